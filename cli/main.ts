@@ -1,0 +1,29 @@
+// The `tessera` command line (DESIGN §8). Every command lives in cli/commands/.
+import { Command, CommanderError } from 'commander';
+import { registerGenerate } from './commands/generate.js';
+import { registerImport } from './commands/import.js';
+import { registerStack } from './commands/stack.js';
+import { registerPending } from './commands/pending.js';
+
+const program = new Command('tessera')
+  .description('Tessera: a Kafka-native clickstream feature store')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerStack(program);
+registerGenerate(program);
+registerImport(program);
+registerPending(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else {
+    const e = err as Error;
+    console.error(`tessera: ${e.name && e.name !== 'Error' ? `${e.name}: ` : ''}${e.message}`);
+    if (process.env.TESSERA_DEBUG) console.error(e.stack);
+    process.exitCode = 1;
+  }
+}

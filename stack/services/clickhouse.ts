@@ -1,0 +1,75 @@
+// ClickHouse (Debian's clickhouse-server 18.16) with a config of our own: its own ports,
+// data and logs under the data folder, UTC, loopback only.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../config/config.js';
+import { pingClickHouse } from '../../offline/clickhouse-client.js';
+import { ensureClickHouse } from '../install.js';
+import { isAlive, portOpen, readPid, startDetached, stopPid, waitFor } from '../process.js';
+import type { LocalService, ServiceStatus } from './service.js';
+
+function serverConfig(dir: string, config: Config): string {
+  return `<?xml version="1.0"?>
+<yandex>
+  <logger><level>warning</level><log>${dir}/log/server.log</log><errorlog>${dir}/log/server.err.log</errorlog><size>100M</size><count>2</count></logger>
+  <http_port>${config.clickhouse.httpPort}</http_port>
+  <tcp_port>${config.clickhouse.tcpPort}</tcp_port>
+  <listen_host>127.0.0.1</listen_host>
+  <path>${dir}/data/</path>
+  <tmp_path>${dir}/tmp/</tmp_path>
+  <user_files_path>${dir}/user_files/</user_files_path>
+  <format_schema_path>${dir}/format_schemas/</format_schema_path>
+  <users_config>users.xml</users_config>
+  <default_profile>default</default_profile>
+  <default_database>default</default_database>
+  <mark_cache_size>268435456</mark_cache_size>
+  <uncompressed_cache_size>268435456</uncompressed_cache_size>
+  <max_concurrent_queries>100</max_concurrent_queries>
+  <timezone>UTC</timezone>
+</yandex>
+`;
+}
+
+const USERS_XML = `<?xml version="1.0"?>
+<yandex>
+  <profiles><default><max_memory_usage>6000000000</max_memory_usage><load_balancing>random</load_balancing></default></profiles>
+  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
+</yandex>
+`;
+
+export function clickhouseService(config: Config): LocalService {
+  const dir = path.join(config.dataDir, 'clickhouse');
+  const pidFile = path.join(dir, 'clickhouse.pid');
+  const logFile = path.join(dir, 'log', 'stdout.log');
+  const healthy = () => pingClickHouse(config.clickhouse.url);
+
+  return {
+    name: 'clickhouse',
+    endpoint: config.clickhouse.url,
+    install(log) {
+      ensureClickHouse(log);
+    },
+    async start(log) {
+      if (isAlive(readPid(pidFile)) && (await healthy())) return 'already-running';
+      if (await portOpen(config.clickhouse.httpPort)) {
+        if (await healthy()) return 'external';
+        throw new Error(`port ${config.clickhouse.httpPort} is in use by something that is not ClickHouse; set TESSERA_CLICKHOUSE_URL`);
+      }
+      for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'config.xml'), serverConfig(dir, config));
+      fs.writeFileSync(path.join(dir, 'users.xml'), USERS_XML);
+      log(`starting clickhouse on :${config.clickhouse.httpPort}`);
+      startDetached('clickhouse-server', [`--config-file=${path.join(dir, 'config.xml')}`], { logFile, pidFile, cwd: dir });
+      await waitFor('clickhouse', healthy, 60_000, path.join(dir, 'log', 'server.err.log'));
+      return 'started';
+    },
+    stop: () => stopPid(pidFile, 30_000),
+    async status(): Promise<ServiceStatus> {
+      const pid = readPid(pidFile);
+      const ok = await healthy();
+      const state = isAlive(pid) ? (ok ? 'running' : 'unhealthy') : ok ? 'external' : 'stopped';
+      return { name: 'clickhouse', state, pid: isAlive(pid) ? pid : undefined, endpoint: config.clickhouse.url };
+    },
+  };
+}

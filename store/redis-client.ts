@@ -1,0 +1,28 @@
+// The one place that opens Redis connections (tiles, BullMQ, tests).
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../config/config.js';
+
+export function createRedis(config: Config, overrides: RedisOptions = {}): Redis {
+  return new Redis(config.redis.url, {
+    // Fail fast instead of queueing forever while Redis is down: callers pause and retry.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    connectTimeout: 2_000,
+    lazyConnect: false,
+    ...overrides,
+  });
+}
+
+/** true when a Redis answers PING at url within a second. */
+export async function pingRedis(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => null, enableOfflineQueue: false });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
