@@ -1,5 +1,6 @@
 // The `tessera` command line (DESIGN §8). Every command lives in cli/commands/.
 import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerStack } from './commands/stack.js';
@@ -13,6 +14,7 @@ const program = new Command('tessera')
 registerStack(program);
 registerGenerate(program);
 registerImport(program);
+registerDemo(program);
 registerPending(program);
 
 try {

@@ -24,7 +24,7 @@ test('insert a batch and select it back, partitioned by day, deduplicated by key
             ENGINE = ReplacingMergeTree PARTITION BY event_date ORDER BY (user_id, event_time, event_id)`,
   });
   const rows = Array.from({ length: 1000 }, (_, i) => ({
-    event_id: `e${i % 900}`, user_id: `u${i % 7}`, event_time: 1_700_000_000_000 + (i % 900) * 1000, event_date: '2023-11-14',
+    event_id: `e${i % 900}`, user_id: `u${(i % 900) % 7}`, event_time: 1_700_000_000_000 + (i % 900) * 1000, event_date: '2023-11-14',
   }));
   await ch.insert({ table, values: rows, format: 'JSONEachRow' });
   const res = await ch.query({ query: `SELECT count() AS n, uniqExact(event_id) AS ids FROM ${table}`, format: 'JSONEachRow' });
@@ -40,5 +40,5 @@ test('the server is the one the stack installed (18.16 locally) and runs in UTC'
   const res = await ch.query({ query: 'SELECT version() AS v, timezone() AS tz', format: 'JSONEachRow' });
   const [row] = await res.json<{ v: string; tz: string }>();
   assert.match(row?.v ?? '', /^\d+\.\d+/);
-  assert.equal(row?.tz, 'UTC');
+  assert.match(row?.tz ?? '', /^(Etc\/)?UTC$/);
 });

@@ -19,7 +19,7 @@ export function createClickHouse(config: Config, opts: { database?: string | nul
 /** true when ClickHouse answers /ping at url. */
 export async function pingClickHouse(url: string): Promise<boolean> {
   try {
-    const res = await fetch(new URL('/ping', url), { signal: AbortSignal.timeout(1_000) });
+    const res = await fetch(new URL('/ping', url), { signal: AbortSignal.timeout(2_000) });
     return res.ok && (await res.text()).startsWith('Ok');
   } catch {
     return false;

@@ -85,3 +85,44 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   const tail = logFile && fs.existsSync(logFile) ? `; last log lines:\n${fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')}` : '';
   throw new Error(`${what} not healthy after ${Math.round(timeoutMs / 1000)} s${tail}`);
 }
+
+export interface EnsureRunningOptions {
+  name: string;
+  pidFile: string;
+  port: number;
+  healthy: () => Promise<boolean>;
+  /** starts the process (writes the pid file); called only when nothing serves the port */
+  launch: () => void;
+  timeoutMs: number;
+  logFile: string;
+  /** hint printed when a foreign process holds the port */
+  portHint: string;
+}
+
+/**
+ * The idempotent part of `up` shared by every service: ours and alive -> wait until healthy;
+ * something healthy on the port that we did not start -> leave it ('external'); the port
+ * held by something else -> a clear error; otherwise launch and wait.
+ */
+export async function ensureRunning(o: EnsureRunningOptions): Promise<'started' | 'already-running' | 'external'> {
+  if (isAlive(readPid(o.pidFile))) {
+    await waitFor(o.name, o.healthy, o.timeoutMs, o.logFile);
+    return 'already-running';
+  }
+  if (await portOpen(o.port)) {
+    if (await o.healthy()) return 'external';
+    throw new Error(`port ${o.port} is in use by something that is not ${o.name}; ${o.portHint}`);
+  }
+  o.launch();
+  await waitFor(o.name, o.healthy, o.timeoutMs, o.logFile);
+  return 'started';
+}
+
+/** running (ours), external (healthy, not ours), unhealthy (ours, not answering) or stopped. */
+export async function serviceState(pidFile: string, healthy: () => Promise<boolean>): Promise<{ state: 'running' | 'stopped' | 'external' | 'unhealthy'; pid?: number }> {
+  const pid = readPid(pidFile);
+  const alive = isAlive(pid);
+  const ok = await healthy();
+  const state = alive ? (ok ? 'running' : 'unhealthy') : ok ? 'external' : 'stopped';
+  return alive && pid !== undefined ? { state, pid } : { state };
+}

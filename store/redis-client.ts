@@ -15,7 +15,7 @@ export function createRedis(config: Config, overrides: RedisOptions = {}): Redis
 
 /** true when a Redis answers PING at url within a second. */
 export async function pingRedis(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2_000, retryStrategy: () => null, enableOfflineQueue: false });
   client.on('error', () => undefined);
   try {
     await client.connect();

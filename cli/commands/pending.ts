@@ -20,7 +20,6 @@ export function registerPending(program: Command): void {
     .option('--api', 'GraphQL API')
     .option('--jobs', 'BullMQ job workers')
     .action(pending('`tessera run`'));
-  program.command('demo').description('run the whole product on the local stack').action(pending('`tessera demo`'));
   program.command('backfill').description('recompute Redis tiles for a time range from ClickHouse').action(pending('`tessera backfill`'));
   program.command('dataset').description('build a point-in-time correct training set from a labels CSV').action(pending('`tessera dataset`'));
   program.command('skew').description('compare online answers with offline recomputation').action(pending('`tessera skew`'));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import { pingClickHouse } from '../../offline/clickhouse-client.js';
 import { ensureClickHouse } from '../install.js';
-import { isAlive, portOpen, readPid, startDetached, stopPid, waitFor } from '../process.js';
+import { ensureRunning, serviceState, startDetached, stopPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 function serverConfig(dir: string, config: Config): string {
@@ -50,26 +50,22 @@ export function clickhouseService(config: Config): LocalService {
     install(log) {
       ensureClickHouse(log);
     },
-    async start(log) {
-      if (isAlive(readPid(pidFile)) && (await healthy())) return 'already-running';
-      if (await portOpen(config.clickhouse.httpPort)) {
-        if (await healthy()) return 'external';
-        throw new Error(`port ${config.clickhouse.httpPort} is in use by something that is not ClickHouse; set TESSERA_CLICKHOUSE_URL`);
-      }
-      for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'config.xml'), serverConfig(dir, config));
-      fs.writeFileSync(path.join(dir, 'users.xml'), USERS_XML);
-      log(`starting clickhouse on :${config.clickhouse.httpPort}`);
-      startDetached('clickhouse-server', [`--config-file=${path.join(dir, 'config.xml')}`], { logFile, pidFile, cwd: dir });
-      await waitFor('clickhouse', healthy, 60_000, path.join(dir, 'log', 'server.err.log'));
-      return 'started';
+    start(log) {
+      return ensureRunning({
+        name: 'clickhouse', pidFile, port: config.clickhouse.httpPort, healthy, logFile: path.join(dir, 'log', 'server.err.log'),
+        timeoutMs: 60_000, portHint: 'set TESSERA_CLICKHOUSE_URL to another port',
+        launch: () => {
+          for (const sub of ['data', 'tmp', 'user_files', 'format_schemas', 'log']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
+          fs.writeFileSync(path.join(dir, 'config.xml'), serverConfig(dir, config));
+          fs.writeFileSync(path.join(dir, 'users.xml'), USERS_XML);
+          log(`starting clickhouse on :${config.clickhouse.httpPort}`);
+          startDetached('clickhouse-server', [`--config-file=${path.join(dir, 'config.xml')}`], { logFile, pidFile, cwd: dir });
+        },
+      });
     },
     stop: () => stopPid(pidFile, 30_000),
     async status(): Promise<ServiceStatus> {
-      const pid = readPid(pidFile);
-      const ok = await healthy();
-      const state = isAlive(pid) ? (ok ? 'running' : 'unhealthy') : ok ? 'external' : 'stopped';
-      return { name: 'clickhouse', state, pid: isAlive(pid) ? pid : undefined, endpoint: config.clickhouse.url };
+      return { name: 'clickhouse', endpoint: config.clickhouse.url, ...(await serviceState(pidFile, healthy)) };
     },
   };
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { kafkaPort, type Config } from '../../config/config.js';
 import { kafkaHealthy } from '../../streams/kafka-client.js';
 import { ensureKafkaJars } from '../install.js';
-import { isAlive, portOpen, readPid, startDetached, stopPid, waitFor } from '../process.js';
+import { ensureRunning, isAlive, portOpen, readPid, serviceState, startDetached, stopPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 function serverProperties(dir: string, config: Config): string {
@@ -78,33 +78,29 @@ export function kafkaService(config: Config): LocalService {
       ensureKafkaJars(dir, config.kafka.version, log);
     },
     async start(log) {
-      if (isAlive(readPid(pidFile)) && (await healthy())) return 'already-running';
-      if (await portOpen(port)) {
-        if (await healthy()) return 'external';
-        throw new Error(`port ${port} is in use by something that is not a Kafka broker; set TESSERA_KAFKA_BROKERS`);
-      }
-      if (await portOpen(config.kafka.controllerPort)) {
+      if (!isAlive(readPid(pidFile)) && (await portOpen(config.kafka.controllerPort)) && !(await portOpen(port))) {
         throw new Error(`controller port ${config.kafka.controllerPort} is in use; set TESSERA_KAFKA_CONTROLLER_PORT`);
       }
-      fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
-      fs.writeFileSync(path.join(dir, 'server.properties'), serverProperties(dir, config));
-      fs.writeFileSync(path.join(dir, 'log4j2.properties'), LOG4J2);
-      formatStorage();
-      log(`starting kafka ${config.kafka.version} (KRaft) on :${port}`);
-      startDetached('java', [
-        '-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
-        `-Dkafka.logs.dir=${path.join(dir, 'logs')}`, `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`,
-        '-cp', classpath(), 'kafka.Kafka', path.join(dir, 'server.properties'),
-      ], { logFile, pidFile });
-      await waitFor('kafka', healthy, 90_000, path.join(dir, 'logs', 'server.log'));
-      return 'started';
+      return ensureRunning({
+        name: 'kafka', pidFile, port, healthy, logFile: path.join(dir, 'logs', 'server.log'), timeoutMs: 90_000,
+        portHint: 'set TESSERA_KAFKA_BROKERS to another port',
+        launch: () => {
+          fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
+          fs.writeFileSync(path.join(dir, 'server.properties'), serverProperties(dir, config));
+          fs.writeFileSync(path.join(dir, 'log4j2.properties'), LOG4J2);
+          formatStorage();
+          log(`starting kafka ${config.kafka.version} (KRaft) on :${port}`);
+          startDetached('java', [
+            '-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true',
+            `-Dkafka.logs.dir=${path.join(dir, 'logs')}`, `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`,
+            '-cp', classpath(), 'kafka.Kafka', path.join(dir, 'server.properties'),
+          ], { logFile, pidFile });
+        },
+      });
     },
     stop: () => stopPid(pidFile, 30_000),
     async status(): Promise<ServiceStatus> {
-      const pid = readPid(pidFile);
-      const ok = await healthy();
-      const state = isAlive(pid) ? (ok ? 'running' : 'unhealthy') : ok ? 'external' : 'stopped';
-      return { name: 'kafka', state, pid: isAlive(pid) ? pid : undefined, endpoint: config.kafka.brokers.join(','), detail: `Apache Kafka ${config.kafka.version}` };
+      return { name: 'kafka', endpoint: config.kafka.brokers.join(','), detail: `Apache Kafka ${config.kafka.version}`, ...(await serviceState(pidFile, healthy)) };
     },
   };
 }

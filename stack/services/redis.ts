@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import { pingRedis } from '../../store/redis-client.js';
 import { ensureRedis } from '../install.js';
-import { isAlive, portOpen, readPid, startDetached, stopPid, waitFor } from '../process.js';
+import { ensureRunning, serviceState, startDetached, stopPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 export function redisService(config: Config): LocalService {
@@ -21,28 +21,23 @@ export function redisService(config: Config): LocalService {
     install(log) {
       ensureRedis(log);
     },
-    async start(log) {
-      if (isAlive(readPid(pidFile)) && (await healthy())) return 'already-running';
-      if (await portOpen(port)) {
-        if (await healthy()) return 'external';
-        throw new Error(`port ${port} is in use by something that is not Redis; set TESSERA_REDIS_URL to another port`);
-      }
-      fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-      log(`starting redis on :${port}`);
-      startDetached('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', path.join(dir, 'data'),
-        '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
-        '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
-      ], { logFile, pidFile });
-      await waitFor('redis', healthy, 30_000, logFile);
-      return 'started';
+    start(log) {
+      return ensureRunning({
+        name: 'redis', pidFile, port, healthy, logFile, timeoutMs: 30_000, portHint: 'set TESSERA_REDIS_URL to another port',
+        launch: () => {
+          fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+          log(`starting redis on :${port}`);
+          startDetached('redis-server', [
+            '--port', String(port), '--bind', '127.0.0.1', '--dir', path.join(dir, 'data'),
+            '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
+            '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes',
+          ], { logFile, pidFile });
+        },
+      });
     },
     stop: () => stopPid(pidFile, 10_000),
     async status(): Promise<ServiceStatus> {
-      const pid = readPid(pidFile);
-      const ok = await healthy();
-      const state = isAlive(pid) ? (ok ? 'running' : 'unhealthy') : ok ? 'external' : 'stopped';
-      return { name: 'redis', state, pid: isAlive(pid) ? pid : undefined, endpoint: config.redis.url };
+      return { name: 'redis', endpoint: config.redis.url, ...(await serviceState(pidFile, healthy)) };
     },
   };
 }

@@ -1,0 +1,108 @@
+// Acceptance rules (DESIGN §3) as a per-user state machine. Kafka keeps one user's events
+// in order, so feeding them through this in offset order gives every consumer (online
+// worker, offline sink, replays) the same verdicts:
+// - late:      event_time < (largest accepted event_time of the user) - L
+// - duplicate: the user already accepted this event_id with event_time >= max - L
+// - otherwise accepted: max grows, the id is remembered.
+// Ids older than max - L are forgotten: a copy of such an event would be late anyway, so
+// the state stays bounded by the user's accepted events within L of event time.
+// The state is a plain value; admit() updates it in place (the worker owns it), and it
+// serialises to a short string that the worker stores next to the user's tiles.
+import type { ClickEvent, RejectReason } from './event.js';
+
+export interface AcceptanceState {
+  /** largest accepted event_time, or null before the first accepted event */
+  maxEventTime: number | null;
+  /** event_id -> event_time of accepted events with event_time >= maxEventTime - L */
+  ids: Map<string, number>;
+}
+
+/** The two reasons of the event contract's vocabulary that acceptance decides. */
+export type AcceptanceRejectReason = Extract<RejectReason, 'late' | 'duplicate'>;
+export type Verdict = { accepted: true } | { accepted: false; reason: AcceptanceRejectReason };
+
+export function emptyAcceptanceState(): AcceptanceState {
+  return { maxEventTime: null, ids: new Map() };
+}
+
+export function cloneAcceptanceState(state: AcceptanceState): AcceptanceState {
+  return { maxEventTime: state.maxEventTime, ids: new Map(state.ids) };
+}
+
+type Judged = Pick<ClickEvent, 'event_id' | 'event_time'>;
+
+/** The verdict for the next event of this user, without changing the state. */
+export function judge(state: AcceptanceState, event: Judged, latenessMs: number): Verdict {
+  if (!Number.isSafeInteger(event.event_time)) throw new RangeError(`event_time must be integer epoch ms, got ${event.event_time}`);
+  const max = state.maxEventTime;
+  if (max === null) return { accepted: true };
+  if (event.event_time < max - latenessMs) return { accepted: false, reason: 'late' };
+  const seen = state.ids.get(event.event_id);
+  if (seen !== undefined && seen >= max - latenessMs) return { accepted: false, reason: 'duplicate' };
+  return { accepted: true };
+}
+
+/** Judges the next event of this user and, when accepted, records it (mutates state). */
+export function admit(state: AcceptanceState, event: Judged, latenessMs: number): Verdict {
+  const verdict = judge(state, event, latenessMs);
+  if (!verdict.accepted) return verdict;
+  const previous = state.maxEventTime;
+  state.ids.set(event.event_id, event.event_time);
+  if (previous === null || event.event_time > previous) {
+    state.maxEventTime = event.event_time;
+    const horizon = event.event_time - latenessMs;
+    for (const [id, time] of state.ids) if (time < horizon) state.ids.delete(id);
+  }
+  return verdict;
+}
+
+/** Splits a batch (in offset order) into accepted and rejected events, updating states per user. */
+export function admitBatch<E extends Judged & Pick<ClickEvent, 'user_id'>>(
+  states: Map<string, AcceptanceState>, events: Iterable<E>, latenessMs: number,
+): { accepted: E[]; rejected: Array<{ event: E; reason: AcceptanceRejectReason }> } {
+  const accepted: E[] = [];
+  const rejected: Array<{ event: E; reason: AcceptanceRejectReason }> = [];
+  for (const event of events) {
+    let state = states.get(event.user_id);
+    if (state === undefined) states.set(event.user_id, (state = emptyAcceptanceState()));
+    const verdict = admit(state, event, latenessMs);
+    if (verdict.accepted) accepted.push(event);
+    else rejected.push({ event, reason: verdict.reason });
+  }
+  return { accepted, rejected };
+}
+
+const FORMAT = 1;
+
+/**
+ * Compact, canonical JSON: [1] when empty, else [1, max, id, max - time, id, max - time, ...],
+ * ids ordered by (max - time, id). Deltas are small (<= L) so the string stays short.
+ */
+export function serializeAcceptanceState(state: AcceptanceState): string {
+  const max = state.maxEventTime;
+  if (max === null) return `[${FORMAT}]`;
+  const entries = [...state.ids].map(([id, time]) => [id, max - time] as const)
+    .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return JSON.stringify([FORMAT, max, ...entries.flat()]);
+}
+
+export class AcceptanceStateError extends Error {
+  override name = 'AcceptanceStateError';
+}
+
+export function parseAcceptanceState(text: string): AcceptanceState {
+  let parsed: unknown;
+  try { parsed = JSON.parse(text); } catch { throw new AcceptanceStateError('acceptance state is not JSON'); }
+  if (!Array.isArray(parsed) || parsed[0] !== FORMAT) throw new AcceptanceStateError(`unknown acceptance state format: ${text.slice(0, 40)}`);
+  if (parsed.length === 1) return emptyAcceptanceState();
+  const max: unknown = parsed[1];
+  if (!Number.isSafeInteger(max) || parsed.length % 2 !== 0) throw new AcceptanceStateError('malformed acceptance state');
+  const ids = new Map<string, number>();
+  for (let i = 2; i < parsed.length; i += 2) {
+    const id: unknown = parsed[i];
+    const delta: unknown = parsed[i + 1];
+    if (typeof id !== 'string' || !Number.isSafeInteger(delta) || (delta as number) < 0) throw new AcceptanceStateError('malformed acceptance state entry');
+    ids.set(id, (max as number) - (delta as number));
+  }
+  return { maxEventTime: max as number, ids };
+}

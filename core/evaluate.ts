@@ -1,0 +1,154 @@
+// Reading features from tiles at a query time T (the online path). Picks the tiles of the
+// window, merges their IRs and finalizes. It answers {exact:false} rather than a wrong
+// value when tiles cannot give the exact answer at T:
+// - the head tile (the one holding T) has events both before and at/after T, or
+// - a tile the window needs may already have been evicted (when ctx.now is given).
+// The caller then answers from ClickHouse. A tile whose events all lie before T counts
+// whole; one whose events all lie at or after T is skipped; so a past T is exact whenever
+// the head tile holds no event at or after T.
+import { emptyTile, finalizeTile, mergeTile, type FinalizeSpec, type Tile } from './aggregators.js';
+import type { TileSet } from './codec.js';
+import { fixedWindowBounds, floorTo } from './windows.js';
+import { isRatio, valueKind, valueScale, type FeatureDefinition, type FeatureValue, type TileFeature } from './features/definition.js';
+import { defaultRegistry, type Registry } from './features/registry.js';
+import { tileExpireAt, type Series } from './features/series.js';
+
+export type Evaluation = { exact: true; value: FeatureValue } | { exact: false };
+
+export interface EvaluateContext {
+  /** default: defaultRegistry(); pass the one built with the configured lateness */
+  registry?: Registry;
+  /**
+   * The store's eviction clock (event-time ms): tiles whose expiry (tile end + retention)
+   * is <= now may be gone. Omit when no tile of the entity has been evicted (tests, backfill).
+   */
+  now?: number;
+}
+
+const INEXACT: Evaluation = { exact: false };
+
+export function finalizeSpecOf(def: TileFeature): FinalizeSpec {
+  return {
+    aggregation: def.aggregation,
+    limit: def.limit ?? 0,
+    valueKind: def.value === undefined ? null : valueKind(def.value),
+    scale: def.value === undefined ? 1 : valueScale(def.value),
+  };
+}
+
+/** The value of one feature at T from an entity's decoded tiles. */
+export function evaluateFromTiles(def: FeatureDefinition, tiles: TileSet, T: number, ctx: EvaluateContext = {}): Evaluation {
+  const registry = ctx.registry ?? defaultRegistry();
+  if (isRatio(def)) {
+    const num = evaluateFromTiles(registry.get(def.numerator), tiles, T, { ...ctx, registry });
+    const den = evaluateFromTiles(registry.get(def.denominator), tiles, T, { ...ctx, registry });
+    if (!num.exact || !den.exact) return INEXACT;
+    const ok = typeof num.value === 'number' && typeof den.value === 'number' && den.value !== 0;
+    return { exact: true, value: ok ? (num.value as number) / (den.value as number) : null };
+  }
+  const series = registry.seriesOf(def);
+  const reader = new SeriesTiles(series, tiles.get(series.id) ?? new Map(), ctx.now);
+  const ir = reader.windowIr(def, T);
+  return ir === undefined ? INEXACT : { exact: true, value: finalizeTile(finalizeSpecOf(def), ir, T) };
+}
+
+/** Several features of one entity at T, by name. */
+export function evaluateMany(names: readonly string[], tiles: TileSet, T: number, ctx: EvaluateContext = {}): Record<string, Evaluation> {
+  const registry = ctx.registry ?? defaultRegistry();
+  const out: Record<string, Evaluation> = {};
+  for (const name of names) out[name] = evaluateFromTiles(registry.get(name), tiles, T, { ...ctx, registry });
+  return out;
+}
+
+/** One series' tiles of one entity, with the window walks. undefined = not exact. */
+class SeriesTiles {
+  constructor(
+    private readonly series: Series,
+    private readonly tiles: ReadonlyMap<number, Tile>,
+    private readonly now: number | undefined,
+  ) {}
+
+  windowIr(def: TileFeature, T: number): Tile | undefined {
+    const w = def.window;
+    switch (w.kind) {
+      case 'sliding': case 'tumbling': case 'hopping': {
+        const { start, end } = fixedWindowBounds(w, T);
+        return this.range(start, end);
+      }
+      case 'session': return this.session(w.gapMs, T);
+      case 'recency': return this.recency(w.horizonMs, T);
+    }
+  }
+
+  /** True when the tile starting at `start`, and every later one, is surely still stored. */
+  private kept(start: number): boolean {
+    return this.now === undefined || tileExpireAt(this.series, start) > this.now;
+  }
+
+  /** True when every tile holding a time >= t is surely still stored. */
+  private keptFrom(t: number): boolean {
+    return this.kept(floorTo(t, this.series.tileMs));
+  }
+
+  /** Events in [start, end): start is tile aligned; end may cut the head tile. */
+  private range(start: number, end: number): Tile | undefined {
+    if (!this.kept(start)) return undefined;
+    const acc = emptyTile(this.series.ir);
+    for (const [tileStart, tile] of this.tiles) {
+      if (tileStart < start || tileStart >= end) continue;
+      if (tile.hi < end) this.merge(acc, tile);
+      else if (tile.lo < end) return undefined; // head tile straddles the end
+    }
+    return acc;
+  }
+
+  /** Tiles starting before T, latest first, from the latest holding an event before T. */
+  private latestBefore(T: number): Array<[number, Tile]> | undefined {
+    const sorted = [...this.tiles].filter(([start]) => start < T).sort((a, b) => b[0] - a[0]);
+    const head = sorted[0];
+    if (head !== undefined && head[1].hi >= T) {
+      if (head[1].lo < T) return undefined; // straddles T
+      sorted.shift(); // wholly at or after T
+    }
+    return sorted;
+  }
+
+  /**
+   * The active session: walk back from the last tile before T while the gap between one
+   * tile's first event and the previous tile's last event is below the gap. Tiles are
+   * shorter than the gap, so one tile never holds two sessions.
+   */
+  private session(gapMs: number, T: number): Tile | undefined {
+    const sorted = this.latestBefore(T);
+    if (sorted === undefined) return undefined;
+    const acc = emptyTile(this.series.ir);
+    const first = sorted[0];
+    if (first === undefined || T - first[1].hi >= gapMs) return this.keptFrom(T - gapMs + 1) ? acc : undefined;
+    let earliest = first[1];
+    this.merge(acc, earliest);
+    for (const [, tile] of sorted.slice(1)) {
+      if (earliest.lo - tile.hi >= gapMs) break;
+      this.merge(acc, tile);
+      earliest = tile;
+    }
+    // A tile that could hold an earlier event of this session must still be stored.
+    return this.keptFrom(earliest.lo - gapMs + 1) ? acc : undefined;
+  }
+
+  /** The tile holding the last event before T, if that event is in [T - horizon, T). */
+  private recency(horizonMs: number, T: number): Tile | undefined {
+    const sorted = this.latestBefore(T);
+    if (sorted === undefined) return undefined;
+    const acc = emptyTile(this.series.ir);
+    const first = sorted[0];
+    // No event in [T - horizon, T): exact when every tile that could hold one is stored.
+    if (first === undefined || first[1].hi < T - horizonMs) return this.keptFrom(T - horizonMs) ? acc : undefined;
+    if (!this.kept(first[0])) return undefined; // a later tile could have been evicted
+    this.merge(acc, first[1]);
+    return acc;
+  }
+
+  private merge(acc: Tile, tile: Tile): void {
+    mergeTile(this.series.ir, this.series.limit, acc, tile);
+  }
+}

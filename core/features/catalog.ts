@@ -1,0 +1,71 @@
+// The default catalog (DESIGN §4): 23 features, names binding. Shipped, documented and
+// served by the API; user features go in custom.ts, not here.
+import { DAY, HOUR, MINUTE } from '../windows.js';
+import type { FeatureDefinition } from './definition.js';
+
+const sliding = (sizeMs: number, hopMs: number) => ({ kind: 'sliding', sizeMs, hopMs }) as const;
+const SLIDING_1H = sliding(HOUR, MINUTE);
+const SLIDING_24H = sliding(DAY, 5 * MINUTE);
+const SLIDING_7D = sliding(7 * DAY, HOUR);
+const SESSION_30M = { kind: 'session', gapMs: 30 * MINUTE } as const;
+
+export const DEFAULT_CATALOG: readonly FeatureDefinition[] = [
+  { name: 'user_views_1h', entity: 'user', aggregation: 'count', filter: { eventTypes: ['view'] }, window: SLIDING_1H,
+    description: 'Views by the user in the last hour (sliding, 1-minute hops).' },
+  { name: 'user_views_24h', entity: 'user', aggregation: 'count', filter: { eventTypes: ['view'] }, window: SLIDING_24H,
+    description: 'Views by the user in the last 24 hours (sliding, 5-minute hops).' },
+  { name: 'user_carts_24h', entity: 'user', aggregation: 'count', filter: { eventTypes: ['add_to_cart'] }, window: SLIDING_24H,
+    description: 'Add-to-cart events by the user in the last 24 hours (sliding, 5-minute hops).' },
+  { name: 'user_purchases_7d', entity: 'user', aggregation: 'count', filter: { eventTypes: ['purchase'] }, window: SLIDING_7D,
+    description: 'Purchase events by the user in the last 7 days (sliding, 1-hour hops).' },
+  { name: 'user_revenue_7d', entity: 'user', aggregation: 'sum', value: 'price*quantity',
+    filter: { eventTypes: ['purchase'], requires: ['price'] }, window: SLIDING_7D,
+    description: 'Sum of price * quantity over the user\'s purchases with a price in the last 7 days (exact, micro-unit arithmetic).' },
+  { name: 'user_avg_view_price_24h', entity: 'user', aggregation: 'avg', value: 'price',
+    filter: { eventTypes: ['view'], requires: ['price'] }, window: SLIDING_24H,
+    description: 'Average price of items the user viewed in the last 24 hours; null without priced views.' },
+  { name: 'user_min_view_price_24h', entity: 'user', aggregation: 'min', value: 'price',
+    filter: { eventTypes: ['view'], requires: ['price'] }, window: SLIDING_24H,
+    description: 'Lowest price the user viewed in the last 24 hours; null without priced views.' },
+  { name: 'user_max_view_price_24h', entity: 'user', aggregation: 'max', value: 'price',
+    filter: { eventTypes: ['view'], requires: ['price'] }, window: SLIDING_24H,
+    description: 'Highest price the user viewed in the last 24 hours; null without priced views.' },
+  { name: 'user_distinct_items_1h', entity: 'user', aggregation: 'distinct', value: 'item_id',
+    filter: { requires: ['item_id'] }, window: SLIDING_1H,
+    description: 'Number of distinct items the user interacted with in the last hour (exact).' },
+  { name: 'user_distinct_categories_24h', entity: 'user', aggregation: 'distinct', value: 'category',
+    filter: { requires: ['category'] }, window: SLIDING_24H,
+    description: 'Number of distinct categories the user interacted with in the last 24 hours (exact).' },
+  { name: 'user_last_5_items', entity: 'user', aggregation: 'last_n', limit: 5, value: 'item_id',
+    filter: { requires: ['item_id'] }, window: SLIDING_7D,
+    description: 'item_id of the user\'s 5 most recent events with an item in the last 7 days, newest first (repeats allowed).' },
+  { name: 'user_top_3_categories_7d', entity: 'user', aggregation: 'top_k', limit: 3, value: 'category',
+    filter: { requires: ['category'] }, window: SLIDING_7D,
+    description: 'The user\'s 3 most frequent categories in the last 7 days (ties by category ascending).' },
+  { name: 'user_cart_rate_24h', entity: 'user', aggregation: 'ratio', numerator: 'user_carts_24h', denominator: 'user_views_24h',
+    description: 'user_carts_24h / user_views_24h; null when the user has no views in the window.' },
+  { name: 'user_views_10m_tumbling', entity: 'user', aggregation: 'count', filter: { eventTypes: ['view'] },
+    window: { kind: 'tumbling', sizeMs: 10 * MINUTE },
+    description: 'Views by the user in the last completed 10-minute tumbling window.' },
+  { name: 'user_events_30m_hop_5m', entity: 'user', aggregation: 'count',
+    window: { kind: 'hopping', sizeMs: 30 * MINUTE, slideMs: 5 * MINUTE },
+    description: 'Events by the user in the last completed 30-minute window (windows start every 5 minutes).' },
+  { name: 'user_session_events', entity: 'user', aggregation: 'session_count', window: SESSION_30M,
+    description: 'Events in the user\'s active session (30-minute inactivity gap); 0 when no session is active.' },
+  { name: 'user_session_duration_s', entity: 'user', aggregation: 'session_duration', window: SESSION_30M,
+    description: 'Seconds from the first to the last event of the user\'s active session; null when no session is active.' },
+  { name: 'user_seconds_since_last_event', entity: 'user', aggregation: 'recency',
+    window: { kind: 'recency', horizonMs: 7 * DAY },
+    description: 'Seconds since the user\'s last event; null when there was none in the last 7 days.' },
+  { name: 'item_views_1h', entity: 'item', aggregation: 'count', filter: { eventTypes: ['view'] }, window: SLIDING_1H,
+    description: 'Views of the item in the last hour (sliding, 1-minute hops).' },
+  { name: 'item_views_24h', entity: 'item', aggregation: 'count', filter: { eventTypes: ['view'] }, window: SLIDING_24H,
+    description: 'Views of the item in the last 24 hours (sliding, 5-minute hops).' },
+  { name: 'item_purchases_24h', entity: 'item', aggregation: 'count', filter: { eventTypes: ['purchase'] }, window: SLIDING_24H,
+    description: 'Purchase events of the item in the last 24 hours (sliding, 5-minute hops).' },
+  { name: 'item_distinct_viewers_24h', entity: 'item', aggregation: 'distinct', value: 'user_id',
+    filter: { eventTypes: ['view'] }, window: SLIDING_24H,
+    description: 'Number of distinct users who viewed the item in the last 24 hours (exact).' },
+  { name: 'item_conversion_24h', entity: 'item', aggregation: 'ratio', numerator: 'item_purchases_24h', denominator: 'item_views_24h',
+    description: 'item_purchases_24h / item_views_24h; null when the item has no views in the window.' },
+];

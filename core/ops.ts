@@ -1,0 +1,113 @@
+// Tile writes as primitive hash operations. A batch of writes to one Redis HASH (one
+// entity, one tile size) is a list of these ops; a generic Lua script applies them in one
+// atomic call. applyOps below is their reference semantics, in TypeScript, so the script
+// can be tested against it. All ops commute, so writers of one item from different
+// partitions never need to coordinate; max, min, setnx and topn are also idempotent.
+//
+// Semantics (field values are strings; integers are canonical decimal strings):
+//   incr  field by       HINCRBY field by   (by: decimal int64; pass the string through untouched)
+//   max   field value    set when the field is absent or value > current (numeric compare)
+//   min   field value    set when the field is absent or value < current (numeric compare)
+//   setnx field value    HSETNX field value
+//   topn  field n items  field holds a JSON array of [time, event_id, user_id, value] (all
+//                        strings). Union the stored array with items, sort most recent first
+//                        (time desc numerically, then event_id, user_id, value desc by
+//                        byte-wise comparison), drop exact repeats, keep the first n, and
+//                        store the JSON array. Absent field = [].
+// Notes for the Lua script: compare max/min/topn times numerically (all values here are
+// non-negative integers below 2^53, so tonumber is exact; or compare by length then
+// bytes), compare strings byte-wise (not with `<`, which follows the locale), and decode
+// the stored topn JSON with cjson: the stored bytes may differ, the meaning may not.
+import { compareIntStrings, keepMostRecent, type RecentItem } from './ordering.js';
+
+export type TileOp =
+  | { op: 'incr'; field: string; by: string }
+  | { op: 'max'; field: string; value: string }
+  | { op: 'min'; field: string; value: string }
+  | { op: 'setnx'; field: string; value: string }
+  | { op: 'topn'; field: string; n: number; items: RecentItem[] };
+
+/** A Redis hash as returned by HGETALL. */
+export type HashFields = Readonly<Record<string, string>>;
+
+/** Parses a stored topn array; throws on anything else. */
+export function parseRecentItems(text: string): RecentItem[] {
+  const parsed: unknown = JSON.parse(text);
+  if (!Array.isArray(parsed)) throw new TypeError('topn field is not a JSON array');
+  return parsed.map((item: unknown) => {
+    if (!Array.isArray(item) || item.length !== 4 || !item.every((x) => typeof x === 'string')) {
+      throw new TypeError(`bad topn entry ${JSON.stringify(item)}`);
+    }
+    return item as unknown as RecentItem;
+  });
+}
+
+/** The reference semantics of the ops: returns a new hash, `hash` is not modified. */
+export function applyOps(hash: HashFields, ops: readonly TileOp[]): Record<string, string> {
+  const out: Record<string, string> = { ...hash };
+  for (const op of ops) {
+    const current = out[op.field];
+    switch (op.op) {
+      case 'incr':
+        out[op.field] = (BigInt(current ?? '0') + BigInt(op.by)).toString();
+        break;
+      case 'max':
+        if (current === undefined || compareIntStrings(op.value, current) > 0) out[op.field] = op.value;
+        break;
+      case 'min':
+        if (current === undefined || compareIntStrings(op.value, current) < 0) out[op.field] = op.value;
+        break;
+      case 'setnx':
+        if (current === undefined) out[op.field] = op.value;
+        break;
+      case 'topn': {
+        const stored = current === undefined ? [] : parseRecentItems(current);
+        out[op.field] = JSON.stringify(keepMostRecent([...stored, ...op.items], op.n));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Flat wire form for a Lua script's ARGV: per op its name, the field, then
+ *   incr: by | max, min, setnx: value | topn: n, JSON array of items.
+ */
+export function opsToArgv(ops: readonly TileOp[]): string[] {
+  const argv: string[] = [];
+  for (const op of ops) {
+    switch (op.op) {
+      case 'incr': argv.push('incr', op.field, op.by); break;
+      case 'max': case 'min': case 'setnx': argv.push(op.op, op.field, op.value); break;
+      case 'topn': argv.push('topn', op.field, String(op.n), JSON.stringify(op.items)); break;
+    }
+  }
+  return argv;
+}
+
+/** Inverse of opsToArgv (for tests and tooling). */
+export function argvToOps(argv: readonly string[]): TileOp[] {
+  const ops: TileOp[] = [];
+  let i = 0;
+  const next = (): string => {
+    const value = argv[i++];
+    if (value === undefined) throw new TypeError('truncated op list');
+    return value;
+  };
+  while (i < argv.length) {
+    const op = next();
+    const field = next();
+    switch (op) {
+      case 'incr': ops.push({ op, field, by: next() }); break;
+      case 'max': case 'min': case 'setnx': ops.push({ op, field, value: next() }); break;
+      case 'topn': {
+        const n = Number(next());
+        ops.push({ op, field, n, items: parseRecentItems(next()) });
+        break;
+      }
+      default: throw new TypeError(`unknown op ${JSON.stringify(op)}`);
+    }
+  }
+  return ops;
+}

@@ -1,0 +1,32 @@
+// Running `Sql` fragments (offline/sql.ts) on ClickHouse. These helpers take only fragments,
+// never strings, so every value in a query went through the quoting functions.
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import { Sql, SqlValueError } from './sql.js';
+
+function text(q: Sql): string {
+  if (!Sql.is(q)) throw new SqlValueError('expected an Sql fragment (build it with sql`...`)');
+  return q.text;
+}
+
+/** Runs a statement that returns no rows (DDL, ALTER, INSERT ... SELECT/VALUES). */
+export async function execute(client: ClickHouseClient, q: Sql, settings?: ClickHouseSettings): Promise<void> {
+  await client.command({ query: text(q), clickhouse_settings: settings });
+}
+
+/**
+ * Runs a SELECT and returns its rows (JSONEachRow). 64-bit integers come back as decimal
+ * strings, Nullable values as null.
+ */
+export async function selectRows<T>(client: ClickHouseClient, q: Sql, settings?: ClickHouseSettings): Promise<T[]> {
+  const rs = await client.query({ query: text(q), format: 'JSONEachRow', clickhouse_settings: settings });
+  return rs.json<T>();
+}
+
+/**
+ * One INSERT of many rows in JSONEachRow (the sink's batch). `into` is a table fragment,
+ * e.g. table(db, 'events'); rows are objects keyed by column name.
+ */
+export async function insertRows(client: ClickHouseClient, into: Sql, rows: readonly object[], settings?: ClickHouseSettings): Promise<void> {
+  if (rows.length === 0) return;
+  await client.insert({ table: text(into), values: rows as object[], format: 'JSONEachRow', clickhouse_settings: settings });
+}

@@ -1,0 +1,159 @@
+--[[
+  apply-entity: atomically apply one batch's tile writes of ONE entity (all its hashes share
+  a hash tag, so this is one slot) together with the consumed-offset marker, so a replay of
+  the same Kafka records after a crash changes nothing.
+
+  KEYS[1]      meta hash of the entity: field o:<partition> = last applied offset,
+               field acc = acceptance state (users)
+  KEYS[2..]    tile hashes of the entity, one per tile size
+
+  ARGV[1]      source partition
+  ARGV[2]      expected marker: the o:<partition> value the caller read ('' = absent)
+  ARGV[3]      new marker: the largest offset included in this write
+  ARGV[4]      acceptance state to store in field acc ('' = leave as is)
+  ARGV[5]      retention (ms) of the meta hash: PEXPIRE, refreshed on every write
+  then, for each tile hash KEYS[k] in order:
+    ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
+    nTiles     number of (tileIndex36, expireAt) pairs that follow
+    pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
+    nArgs      number of op arguments that follow
+    ops        op, field, then: incr by | max value | min value | setnx value | topn n json
+
+  Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
+  moved since the caller read it: another consumer owns the partition now).
+
+  Tile eviction by event time: field _x:<tile> keeps each tile's expiry, _hi the entity's
+  largest event time in this hash; tiles whose expiry <= _hi are deleted (only checked when
+  a new tile appears, so the HKEYS scan is rare), and _ev records the largest evicted tile
+  end so readers know which past windows are no longer complete.
+]]
+local meta = KEYS[1]
+local markerField = 'o:' .. ARGV[1]
+local current = redis.call('HGET', meta, markerField)
+local expected = ARGV[2]
+local newMarker = tonumber(ARGV[3])
+
+if current then
+  if tonumber(current) >= newMarker then return 0 end
+  if current ~= expected then return -1 end
+elseif expected ~= '' then
+  return -1
+end
+
+-- Byte-wise string order (Lua's < follows the C locale collation).
+local function bytecmp(a, b)
+  if a == b then return 0 end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y and -1 or 1 end
+  end
+  return #a < #b and -1 or 1
+end
+
+-- Most recent first: time desc (numeric), then event_id, user_id, value desc (byte-wise).
+local function recentFirst(a, b)
+  local ta, tb = tonumber(a[1]), tonumber(b[1])
+  if ta ~= tb then return ta > tb end
+  for i = 2, 4 do
+    local c = bytecmp(a[i], b[i])
+    if c ~= 0 then return c > 0 end
+  end
+  return false
+end
+
+local function same(a, b)
+  return a[1] == b[1] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4]
+end
+
+local function topn(key, field, n, json)
+  local items = cjson.decode(json)
+  local stored = redis.call('HGET', key, field)
+  if stored then
+    for _, it in ipairs(cjson.decode(stored)) do items[#items + 1] = it end
+  end
+  table.sort(items, recentFirst)
+  local out = {}
+  for _, it in ipairs(items) do
+    if #out >= n then break end
+    if #out == 0 or not same(out[#out], it) then out[#out + 1] = it end
+  end
+  redis.call('HSET', key, field, cjson.encode(out))
+end
+
+local function evict(key, eventClock)
+  local fields = redis.call('HKEYS', key)
+  local dead = {}
+  local evictedEnd = tonumber(redis.call('HGET', key, '_ev') or '-1')
+  for _, f in ipairs(fields) do
+    if string.sub(f, 1, 3) == '_x:' then
+      local expireAt = tonumber(redis.call('HGET', key, f))
+      if expireAt <= eventClock then dead[string.sub(f, 4) .. ':'] = true; dead[f] = true end
+    end
+  end
+  if next(dead) == nil then return end
+  local tileMs = tonumber(string.match(key, ':(%d+)$'))
+  local del = {}
+  for _, f in ipairs(fields) do
+    local colon = string.find(f, ':', 1, true)
+    if dead[f] or (colon and dead[string.sub(f, 1, colon)]) then
+      del[#del + 1] = f
+      if string.sub(f, 1, 1) ~= '_' then
+        local tileEnd = (tonumber(string.sub(f, 1, colon - 1), 36) + 1) * tileMs
+        if tileEnd > evictedEnd then evictedEnd = tileEnd end
+      end
+    end
+    if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
+  end
+  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+  redis.call('HSET', key, '_ev', tostring(evictedEnd))
+end
+
+local a = 6
+for k = 2, #KEYS do
+  local key = KEYS[k]
+  local ttl = ARGV[a]
+  local nTiles = tonumber(ARGV[a + 1])
+  a = a + 2
+  local newTile = false
+  for _ = 1, nTiles do
+    local tf = '_x:' .. ARGV[a]
+    local expireAt = tonumber(ARGV[a + 1])
+    local prev = redis.call('HGET', key, tf)
+    if not prev then newTile = true end
+    if not prev or tonumber(prev) < expireAt then redis.call('HSET', key, tf, ARGV[a + 1]) end
+    a = a + 2
+  end
+  local nArgs = tonumber(ARGV[a])
+  a = a + 1
+  local stop = a + nArgs
+  local clock = tonumber(redis.call('HGET', key, '_hi') or '-1')
+  while a < stop do
+    local op, field = ARGV[a], ARGV[a + 1]
+    if op == 'incr' then
+      redis.call('HINCRBY', key, field, ARGV[a + 2]); a = a + 3
+    elseif op == 'max' or op == 'min' then
+      local v = ARGV[a + 2]
+      local cur = redis.call('HGET', key, field)
+      if not cur or (op == 'max' and tonumber(v) > tonumber(cur)) or (op == 'min' and tonumber(v) < tonumber(cur)) then
+        redis.call('HSET', key, field, v)
+      end
+      if op == 'max' and string.sub(field, -3) == ':hi' and tonumber(v) > clock then clock = tonumber(v) end
+      a = a + 3
+    elseif op == 'setnx' then
+      redis.call('HSETNX', key, field, ARGV[a + 2]); a = a + 3
+    elseif op == 'topn' then
+      topn(key, field, tonumber(ARGV[a + 2]), ARGV[a + 3]); a = a + 4
+    else
+      return redis.error_reply('ERR apply-entity: unknown op ' .. tostring(op))
+    end
+  end
+  redis.call('HSET', key, '_hi', tostring(clock))
+  if newTile then evict(key, clock) end
+  redis.call('PEXPIRE', key, ttl)
+end
+
+redis.call('HSET', meta, markerField, ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', meta, 'acc', ARGV[4]) end
+redis.call('PEXPIRE', meta, ARGV[5])
+return 1

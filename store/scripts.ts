@@ -1,0 +1,57 @@
+// Named Lua scripts (store/lua/<name>.lua), registered on a connection under a name that
+// includes a hash of the script, so two versions of Tessera never call each other's code.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+
+const LUA_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lua');
+
+/** Return codes shared by the scripts. */
+export enum ScriptCode {
+  Conflict = -1,
+  AlreadyApplied = 0,
+  Applied = 1,
+}
+
+export class StoreConflictError extends Error {
+  override name = 'StoreConflictError';
+  readonly retriable = true;
+}
+
+export interface ScriptDef {
+  name: string;
+  versionedName: string;
+  source: string;
+}
+
+function load(name: string): ScriptDef {
+  const source = fs.readFileSync(path.join(LUA_DIR, `${name}.lua`), 'utf8');
+  const hash = createHash('sha1').update(source).digest('hex').slice(0, 8);
+  return { name, versionedName: `${name.replace(/-/g, '_')}_${hash}`, source };
+}
+
+export const SCRIPTS = {
+  applyEntity: load('apply-entity'),
+} as const;
+
+const registered = new WeakSet<Redis>();
+
+/** Defines every script on this connection (EVALSHA with automatic EVAL fallback). */
+export function registerScripts(redis: Redis): void {
+  if (registered.has(redis)) return;
+  for (const def of Object.values(SCRIPTS)) redis.defineCommand(def.versionedName, { lua: def.source });
+  registered.add(redis);
+}
+
+type ScriptCall = (keys: string[], argv: string[]) => Promise<unknown>;
+
+/** Calls a registered script with a variable number of keys. */
+export function callScript(redis: Redis | ReturnType<Redis['pipeline']>, def: ScriptDef, keys: string[], argv: string[]): Promise<unknown> | unknown {
+  const fn = (redis as unknown as Record<string, (...args: (string | number)[]) => Promise<unknown>>)[def.versionedName];
+  if (typeof fn !== 'function') throw new Error(`script ${def.name} is not registered on this connection`);
+  return fn.call(redis, keys.length, ...keys, ...argv);
+}
+
+export type { ScriptCall };
