@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
+import { registerRun } from './commands/run.js';
 import { registerStack } from './commands/stack.js';
 import { registerPending } from './commands/pending.js';
 
@@ -15,6 +16,7 @@ registerStack(program);
 registerGenerate(program);
 registerImport(program);
 registerDemo(program);
+registerRun(program);
 registerPending(program);
 
 try {

@@ -32,6 +32,7 @@ export const ENV_SCHEMA = {
   TESSERA_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'expected redis://host:port').default('redis://127.0.0.1:16379'),
   TESSERA_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('ts'),
   TESSERA_API_PORT: port.default(4000),
+  TESSERA_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   TESSERA_API_KEYS: z.string().default('dev:dev-read-key:read,admin:dev-admin-key:read+admin'),
   TESSERA_MODE: z.enum(['development', 'production']).default('development'),
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
@@ -52,6 +53,8 @@ export interface Config {
   clickhouse: { url: string; httpPort: number; tcpPort: number; database: string };
   redis: { url: string; port: number; prefix: string };
   api: { port: number; keys: string };
+  /** Prometheus /metrics of the workers (0 = off) */
+  metricsPort: number;
   events: { allowedLatenessMs: number; maxFutureMs: number; maxBytes: number };
 }
 
@@ -78,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clickhouse: { url: e.TESSERA_CLICKHOUSE_URL, httpPort: urlPort(e.TESSERA_CLICKHOUSE_URL, 8123), tcpPort: e.TESSERA_CLICKHOUSE_TCP_PORT, database: e.TESSERA_CLICKHOUSE_DB },
     redis: { url: e.TESSERA_REDIS_URL, port: urlPort(e.TESSERA_REDIS_URL, 6379), prefix: e.TESSERA_REDIS_PREFIX },
     api: { port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS },
+    metricsPort: e.TESSERA_METRICS_PORT,
     events: { allowedLatenessMs: e.TESSERA_ALLOWED_LATENESS_MS, maxFutureMs: e.TESSERA_MAX_FUTURE_MS, maxBytes: e.TESSERA_MAX_EVENT_BYTES },
   };
 }

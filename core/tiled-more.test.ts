@@ -88,11 +88,11 @@ test('after eviction: exact answers still equal the reference; recent queries st
     feature('t_recency_10m', 'user', 'recency', { kind: 'recency', horizonMs: 10 * MINUTE }),
   ];
   const stats = newStats();
-  const arb = fc.tuple(arbCase(SHAPE, [0, MINUTE, 5 * MINUTE]), fc.integer({ min: 0, max: 120 * MINUTE }));
-  fc.assert(fc.property(arb, ([c, offset]) => {
+  const arb = fc.tuple(arbCase(SHAPE, [0, MINUTE, 5 * MINUTE]), fc.integer({ min: 0, max: 120 * MINUTE }), fc.nat(3));
+  fc.assert(fc.property(arb, ([c, offset, lazy]) => {
     const now = BASE + offset;
     const L = c.latenessMs;
-    checkCase({ ...c, features, now, queries: [...c.queries, now, now - 1, now - L, now - L + 1, now - L - 1] }, stats);
+    checkCase({ ...c, features, now, lazy, queries: [...c.queries, now, now - 1, now - L, now - L + 1, now - L - 1] }, stats);
   }), RUNS);
   t.diagnostic(`evaluations: ${stats.exact} exact (${stats.nonEmpty} non-empty), ${stats.inexact} inexact`);
   assertMeaningful(stats, features, 0.5);
@@ -121,6 +121,12 @@ test('split batches, applied in any order, give the same hashes as one batch', (
       split.set(key, applyOps(split.get(key) ?? {}, [...w.ops].reverse()));
     }
     assert.deepStrictEqual(canonical(split), canonical(whole));
+    // last-N stays bounded per tile: never more than N entries stored.
+    for (const hash of split.values()) {
+      for (const [field, value] of Object.entries(hash)) {
+        if (field.endsWith(':l')) assert.ok((JSON.parse(value) as unknown[]).length <= 5, field);
+      }
+    }
     for (const w of writes) assert.ok(w.tiles.every((tile) => tile.expireAt <= w.expireAt && tile.expireAt > tile.start));
   }), RUNS);
   assert.ok(USERS.length > 0);

@@ -8,11 +8,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickEvent } from '../core/event.js';
 import { toMicros } from '../core/features/definition.js';
 import { describeLabelsTable, LabelsTableError } from './labels.js';
-import { appliedMigrations, migrate, migrationChecksum, MigrationError } from './migrate.js';
+import { loadConfig } from '../config/config.js';
+import { appliedMigrations, ensureSchema, migrate, migrationChecksum, MigrationError } from './migrate.js';
 import type { Migration } from './migrations/ddl.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { execute, selectRows } from './query.js';
-import { sql, str, table } from './sql.js';
+import { ident, sql, str, table } from './sql.js';
 import { createTestDatabase, insertEvents, type TestDatabase } from './test-support.js';
 
 let t: TestDatabase;
@@ -92,6 +93,17 @@ test('a failed migration is not recorded and the next run completes it; the list
     await assert.rejects(migrate(other.admin, 'bad-name'), MigrationError);
   } finally {
     await other.drop();
+  }
+});
+
+test('ensureSchema migrates the configured database (created when missing)', async () => {
+  const db = `${t.db}_cfg`;
+  try {
+    const res = await ensureSchema(loadConfig({ ...process.env, TESSERA_CLICKHOUSE_DB: db }));
+    assert.equal(res.database, db);
+    assert.equal(res.applied.length, MIGRATIONS.length);
+  } finally {
+    await execute(t.admin, sql`DROP DATABASE IF EXISTS ${ident(db)}`);
   }
 });
 

@@ -8,6 +8,8 @@
 // succeeded, so a run interrupted half-way is completed by the next run.
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Config } from '../config/config.js';
+import { createClickHouse } from './clickhouse-client.js';
 import { createTable } from './migrations/ddl.js';
 import { SCHEMA_MIGRATIONS } from './migrations/bootstrap.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
@@ -128,4 +130,14 @@ export async function migrate(client: ClickHouseClient, db: string, options: Mig
     result.applied.push({ version: m.version, name: m.name });
   }
   return result;
+}
+
+/** migrate() on the configured database (config.clickhouse.database), with its own client. */
+export async function ensureSchema(config: Config, log?: (message: string) => void): Promise<MigrateResult> {
+  const client = createClickHouse(config, { database: null });
+  try {
+    return await migrate(client, config.clickhouse.database, log === undefined ? {} : { log });
+  } finally {
+    await client.close();
+  }
 }

@@ -13,13 +13,6 @@ function pending(what: string): () => never {
 }
 
 export function registerPending(program: Command): void {
-  program.command('run')
-    .description('run Tessera processes: online worker, offline sink, API, jobs (no flag: all four)')
-    .option('--online', 'streaming feature worker (consumer group tessera-online)')
-    .option('--offline', 'ClickHouse sink (consumer group tessera-offline)')
-    .option('--api', 'GraphQL API')
-    .option('--jobs', 'BullMQ job workers')
-    .action(pending('`tessera run`'));
   program.command('backfill').description('recompute Redis tiles for a time range from ClickHouse').action(pending('`tessera backfill`'));
   program.command('dataset').description('build a point-in-time correct training set from a labels CSV').action(pending('`tessera dataset`'));
   program.command('skew').description('compare online answers with offline recomputation').action(pending('`tessera skew`'));

@@ -1,0 +1,116 @@
+// The online store's write side: per-entity markers and acceptance state in, atomic
+// per-entity tile writes out (store/lua/apply-entity.lua). One pipeline per call, so a
+// batch costs a fixed number of round trips whatever the number of entities.
+import type { Redis } from 'ioredis';
+import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
+import type { Entity } from '../core/features/definition.js';
+import type { Registry } from '../core/features/registry.js';
+import { opsToArgv } from '../core/ops.js';
+import type { TileWrite } from '../core/preaggregate.js';
+import { KeySpace } from './keys.js';
+import { callScript, registerScripts, ScriptCode, SCRIPTS, StoreConflictError } from './scripts.js';
+
+/** Wall-clock slack added to every retention: keys of an idle entity live this much longer. */
+export const WALL_SLACK_MS = 24 * 3600_000;
+
+export interface EntityMeta {
+  /** last applied offset of this entity's records from the partition; -1 when none */
+  marker: number;
+  /** the raw stored marker ('' when absent), for the compare-and-set */
+  rawMarker: string;
+}
+
+export interface UserMeta extends EntityMeta {
+  acceptance: AcceptanceState;
+}
+
+/** One atomic write of one entity: its tile hashes plus the new marker (and user state). */
+export interface EntityWrite {
+  entity: Entity;
+  id: string;
+  expected: EntityMeta;
+  newMarker: number;
+  acceptance?: AcceptanceState;
+  tiles: TileWrite[];
+}
+
+export class TileStore {
+  readonly keys: KeySpace;
+  private readonly metaTtlMs: number;
+  private readonly ttlByTileMs = new Map<string, number>();
+
+  constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
+    this.keys = new KeySpace(prefix);
+    registerScripts(redis);
+    let maxRetention = registry.latenessMs;
+    for (const s of registry.series.values()) {
+      const k = `${s.entity}:${s.tileMs}`;
+      this.ttlByTileMs.set(k, Math.max(this.ttlByTileMs.get(k) ?? 0, s.retentionMs + s.tileMs + WALL_SLACK_MS));
+      maxRetention = Math.max(maxRetention, s.retentionMs);
+    }
+    this.metaTtlMs = maxRetention + WALL_SLACK_MS;
+  }
+
+  /** Markers (and users' acceptance states) of the given entities for one partition: one round trip. */
+  async loadMeta(partition: number, users: readonly string[], items: readonly string[]): Promise<{ users: Map<string, UserMeta>; items: Map<string, EntityMeta> }> {
+    const field = `o:${partition}`;
+    const pipe = this.redis.pipeline();
+    for (const u of users) pipe.hmget(this.keys.meta('user', u), field, 'acc');
+    for (const i of items) pipe.hget(this.keys.meta('item', i), field);
+    const res = (await pipe.exec()) ?? [];
+    const userOut = new Map<string, UserMeta>();
+    const itemOut = new Map<string, EntityMeta>();
+    users.forEach((u, n) => {
+      const [err, value] = res[n] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      const [marker, acc] = value as [string | null, string | null];
+      userOut.set(u, { ...markerOf(marker), acceptance: acc ? parseAcceptanceState(acc) : emptyAcceptanceState() });
+    });
+    items.forEach((i, n) => {
+      const [err, value] = res[users.length + n] ?? [new Error('missing reply'), null];
+      if (err) throw err;
+      itemOut.set(i, markerOf(value as string | null));
+    });
+    return { users: userOut, items: itemOut };
+  }
+
+  /**
+   * Applies the writes atomically per entity, in one pipeline. Returns how many were applied
+   * and how many had been applied before (a replay). Throws StoreConflictError when another
+   * consumer moved a marker since loadMeta (the partition changed hands).
+   */
+  async apply(partition: number, writes: readonly EntityWrite[]): Promise<{ applied: number; replayed: number }> {
+    if (writes.length === 0) return { applied: 0, replayed: 0 };
+    const pipe = this.redis.pipeline();
+    for (const w of writes) {
+      const keys = [this.keys.meta(w.entity, w.id)];
+      const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
+      for (const t of w.tiles) {
+        keys.push(this.keys.tiles(w.entity, w.id, t.tileMs));
+        argv.push(String(this.ttlByTileMs.get(`${w.entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));
+        for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
+        const ops = opsToArgv(t.ops);
+        argv.push(String(ops.length), ...ops);
+      }
+      void callScript(pipe, SCRIPTS.applyEntity, keys, argv);
+    }
+    const res = (await pipe.exec()) ?? [];
+    let applied = 0;
+    let replayed = 0;
+    res.forEach(([err, code], n) => {
+      if (err) throw err;
+      if (code === ScriptCode.Applied) applied += 1;
+      else if (code === ScriptCode.AlreadyApplied) replayed += 1;
+      else {
+        const w = writes[n];
+        throw new StoreConflictError(`marker of ${w?.entity} ${JSON.stringify(w?.id)} on partition ${partition} moved: another consumer owns it now`);
+      }
+    });
+    return { applied, replayed };
+  }
+}
+
+function markerOf(raw: string | null): EntityMeta {
+  return raw === null ? { marker: -1, rawMarker: '' } : { marker: Number(raw), rawMarker: raw };
+}
+

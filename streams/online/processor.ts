@@ -1,0 +1,211 @@
+// The online path for one batch of one partition: decode -> per-user lateness and dedup
+// -> per-batch pre-aggregation -> DLQ -> atomic per-entity tile writes. A factory that takes
+// its I/O (store, DLQ) as arguments, so the same code runs in the worker and in tests.
+//
+// Exactly-once without distributed transactions:
+// - every entity write carries the partition's offset marker and is applied by one Lua
+//   script only if the marker is where we read it (store/lua/apply-entity.lua);
+// - items are written before users; a user's marker therefore says "everything of this
+//   user up to offset X is fully applied, items included". A replay skips those records
+//   and re-judges the rest from the stored acceptance state: same verdicts, same writes;
+// - rejected records go to the DLQ before any tile write, so a record skipped on replay
+//   has its DLQ entry already; the DLQ is deduplicated downstream by (partition, offset).
+import { admit, cloneAcceptanceState } from '../../core/acceptance.js';
+import { decodeEvent, makeDlqRecord, type ClickEvent, type DlqRecord, type EventLimits, type RejectReason } from '../../core/event.js';
+import { createRegistry, type Registry } from '../../core/features/registry.js';
+import { preaggregate, type TileWrite } from '../../core/preaggregate.js';
+import type { EntityMeta, EntityWrite, TileStore, UserMeta } from '../../store/tile-store.js';
+import { MetaCache } from './meta-cache.js';
+
+/** A Kafka record as the processor needs it (a plain value object). */
+export interface RawRecord {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: readonly RawRecord[];
+}
+
+export interface DlqSink {
+  send(records: readonly DlqRecord[]): Promise<void>;
+}
+
+export interface BatchOutcome {
+  records: number;
+  accepted: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  /** records already applied before (a replay after a crash or rebalance) */
+  skipped: number;
+  entityWrites: number;
+  maxEventTime: number | null;
+  /** time spent waiting for Redis (meta load + tile writes) */
+  redisMs: number;
+}
+
+export interface OnlineProcessorDeps {
+  store: TileStore;
+  dlq: DlqSink;
+  registry: Registry;
+  limits: EventLimits;
+  /** per-partition cache bound (entities) */
+  cacheSize?: number;
+}
+
+export interface OnlineProcessor {
+  process(batch: PartitionBatch): Promise<BatchOutcome>;
+  /** forget cached state of partitions (after a rebalance or an error) */
+  reset(partitions?: number[]): void;
+}
+
+interface Decoded {
+  record: RawRecord;
+  offset: number;
+  event?: ClickEvent;
+  reject?: { reason: RejectReason; detail: string };
+}
+
+export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcessor {
+  const { store, dlq, registry, limits } = deps;
+  const latenessMs = registry.latenessMs;
+  const userRegistry = createRegistry({ features: registry.forEntity('user'), latenessMs });
+  const itemRegistry = createRegistry({ features: registry.forEntity('item'), latenessMs });
+  const hasItemFeatures = itemRegistry.features.length > 0;
+  const caches = new Map<number, MetaCache>();
+  const cacheFor = (p: number): MetaCache => {
+    let c = caches.get(p);
+    if (c === undefined) caches.set(p, (c = new MetaCache(deps.cacheSize ?? 200_000)));
+    return c;
+  };
+
+  async function process(batch: PartitionBatch): Promise<BatchOutcome> {
+    const { topic, partition } = batch;
+    const cache = cacheFor(partition);
+    const decoded: Decoded[] = batch.records.map((record) => {
+      const res = decodeEvent(record.value, Number(record.timestamp), limits);
+      return res.ok ? { record, offset: Number(record.offset), event: res.event } : { record, offset: Number(record.offset), reject: { reason: res.reason, detail: res.detail } };
+    });
+
+    const missingUsers = new Set<string>();
+    const missingItems = new Set<string>();
+    for (const d of decoded) {
+      if (!d.event) continue;
+      if (!cache.users.has(d.event.user_id)) missingUsers.add(d.event.user_id);
+      const item = d.event.item_id;
+      if (hasItemFeatures && item !== undefined && !cache.items.has(item)) missingItems.add(item);
+    }
+    let redisMs = 0;
+    if (missingUsers.size + missingItems.size > 0) {
+      const t0 = performance.now();
+      const loaded = await store.loadMeta(partition, [...missingUsers], [...missingItems]);
+      for (const [u, m] of loaded.users) cache.users.set(u, m);
+      for (const [i, m] of loaded.items) cache.items.set(i, m);
+      redisMs += performance.now() - t0;
+    }
+
+    // Judge in offset order on working copies; the cache changes only after the writes succeed.
+    const working = new Map<string, UserMeta & { newMarker: number }>();
+    const dlqRecords: DlqRecord[] = [];
+    const rejected: Partial<Record<RejectReason, number>> = {};
+    const userEvents: ClickEvent[] = [];
+    const itemEvents = new Map<string, { events: ClickEvent[]; newMarker: number }>();
+    let skipped = 0;
+    let maxEventTime: number | null = null;
+    const reject = (d: Decoded, reason: RejectReason, detail: string): void => {
+      rejected[reason] = (rejected[reason] ?? 0) + 1;
+      dlqRecords.push(makeDlqRecord(reason, detail, { topic, partition, offset: d.record.offset, timestamp: Number(d.record.timestamp), key: d.record.key, value: d.record.value }));
+    };
+
+    for (const d of decoded) {
+      if (d.reject) {
+        reject(d, d.reject.reason, d.reject.detail);
+        continue;
+      }
+      const event = d.event as ClickEvent;
+      const stored = cache.users.get(event.user_id) as UserMeta;
+      if (d.offset <= stored.marker) {
+        skipped += 1;
+        continue;
+      }
+      let w = working.get(event.user_id);
+      if (w === undefined) working.set(event.user_id, (w = { ...stored, acceptance: cloneAcceptanceState(stored.acceptance), newMarker: d.offset }));
+      w.newMarker = d.offset;
+      const verdict = admit(w.acceptance, event, latenessMs);
+      if (!verdict.accepted) {
+        const max = w.acceptance.maxEventTime;
+        reject(d, verdict.reason, verdict.reason === 'late'
+          ? `event_time ${event.event_time} is more than ${latenessMs} ms before the user's latest accepted ${max}`
+          : `event_id ${JSON.stringify(event.event_id)} already accepted for this user`);
+        continue;
+      }
+      userEvents.push(event);
+      if (maxEventTime === null || event.event_time > maxEventTime) maxEventTime = event.event_time;
+      const item = event.item_id;
+      if (hasItemFeatures && item !== undefined && d.offset > (cache.items.get(item) as EntityMeta).marker) {
+        let e = itemEvents.get(item);
+        if (e === undefined) itemEvents.set(item, (e = { events: [], newMarker: d.offset }));
+        e.events.push(event);
+        e.newMarker = d.offset;
+      }
+    }
+
+    const itemWrites = entityWrites(preaggregate([...itemEvents.values()].flatMap((e) => e.events), itemRegistry), (id) => {
+      const e = itemEvents.get(id) as { newMarker: number };
+      return { expected: cache.items.get(id) as EntityMeta, newMarker: e.newMarker };
+    }, 'item');
+    const userTiles = groupById(preaggregate(userEvents, userRegistry));
+    const userWrites: EntityWrite[] = [...working].map(([id, w]) => ({
+      entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
+    }));
+
+    try {
+      if (dlqRecords.length > 0) await dlq.send(dlqRecords);
+      const t0 = performance.now();
+      await store.apply(partition, itemWrites);
+      await store.apply(partition, userWrites);
+      redisMs += performance.now() - t0;
+    } catch (err) {
+      // Whatever was applied is recorded in Redis markers; reload from there on the retry.
+      cache.clear();
+      throw err;
+    }
+    for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });
+    for (const w of userWrites) cache.users.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker), acceptance: w.acceptance as UserMeta['acceptance'] });
+
+    return {
+      records: batch.records.length,
+      accepted: userEvents.length,
+      rejected,
+      skipped,
+      entityWrites: itemWrites.length + userWrites.length,
+      maxEventTime,
+      redisMs,
+    };
+  }
+
+  return {
+    process,
+    reset(partitions) {
+      if (partitions === undefined) caches.clear();
+      else for (const p of partitions) caches.delete(p);
+    },
+  };
+}
+
+function groupById(writes: readonly TileWrite[]): Map<string, TileWrite[]> {
+  const out = new Map<string, TileWrite[]>();
+  for (const w of writes) {
+    const list = out.get(w.entityId);
+    if (list === undefined) out.set(w.entityId, [w]);
+    else list.push(w);
+  }
+  return out;
+}
+
+function entityWrites(writes: readonly TileWrite[], meta: (id: string) => { expected: EntityMeta; newMarker: number }, entity: 'item'): EntityWrite[] {
+  return [...groupById(writes)].map(([id, tiles]) => ({ entity, id, ...meta(id), tiles }));
+}
