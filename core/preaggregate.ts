@@ -49,7 +49,7 @@ export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry
       if (sample === undefined) continue;
       const entityId = entityIdOf(event, s.entity);
       if (entityId === undefined) continue;
-      const key = JSON.stringify([s.entity, entityId, s.tileMs]);
+      const key = `${s.entity}\u0000${entityId}\u0000${s.tileMs}`;
       let group = groups.get(key);
       if (group === undefined) groups.set(key, (group = { entity: s.entity, entityId, tileMs: s.tileMs, tiles: new Map() }));
       let tiles = group.tiles.get(s.id);
@@ -60,7 +60,9 @@ export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry
       updateTile(s.ir, s.limit, tile, sample);
     }
   }
-  return [...groups.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, group]) => group);
+  // Deterministic order (entity, id, tile size) so equal batches give equal write lists.
+  return [...groups.values()].sort((a, b) => (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0)
+    || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0) || a.tileMs - b.tileMs);
 }
 
 /** The writes of one batch of accepted events (split batches add up to the same hashes). */

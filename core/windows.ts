@@ -83,9 +83,10 @@ export function describeWindow(window: WindowSpec): string {
   }
 }
 
+/** "24h", "7d", "5m", "90s", "2ms": days only from 2 days on, as DESIGN writes them. */
 export function formatDuration(ms: number): string {
   for (const [unit, size] of [['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+    if (ms >= size && ms % size === 0 && (unit !== 'd' || ms >= 2 * DAY)) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
 }

@@ -1,0 +1,82 @@
+// Acceptance rules (DESIGN §3): late, duplicate, accepted; bounded state; string round trip.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  AcceptanceStateError, admit, admitBatch, cloneAcceptanceState, emptyAcceptanceState, judge,
+  parseAcceptanceState, serializeAcceptanceState, type AcceptanceState,
+} from './acceptance.js';
+import { referenceAccept } from './reference.js';
+import { MINUTE } from './windows.js';
+import type { ClickEvent } from './event.js';
+
+const L = 10 * MINUTE;
+const T0 = Date.UTC(2024, 0, 1);
+const e = (event_id: string, at: number, user_id = 'u1'): ClickEvent =>
+  ({ event_id, user_id, event_type: 'view', event_time: T0 + at, ingest_time: T0, quantity: 1 });
+
+function run(events: ClickEvent[], latenessMs = L): string[] {
+  const state = emptyAcceptanceState();
+  return events.map((x) => { const v = admit(state, x, latenessMs); return v.accepted ? 'ok' : v.reason; });
+}
+
+test('late: more than L before the largest accepted event_time of the user', () => {
+  assert.deepStrictEqual(run([e('a', L), e('b', 0), e('c', -1), e('d', 2 * L)]), ['ok', 'ok', 'late', 'ok']);
+  assert.deepStrictEqual(run([e('a', 2 * L), e('b', L), e('c', 0)]), ['ok', 'ok', 'late']); // max, not the last event
+  assert.deepStrictEqual(run([e('a', 5), e('b', 4)], 0), ['ok', 'late']); // L = 0: in order only
+  assert.deepStrictEqual(run([e('a', 5), e('b', 5)], 0), ['ok', 'ok']);
+});
+
+test('duplicate: the same (user_id, event_id) already accepted within the horizon; late wins', () => {
+  assert.deepStrictEqual(run([e('a', 0), e('a', 0), e('a', 5 * MINUTE)]), ['ok', 'duplicate', 'duplicate']);
+  assert.deepStrictEqual(run([e('a', 0), e('b', L), e('a', 0)]), ['ok', 'ok', 'duplicate']); // exactly at max - L
+  assert.deepStrictEqual(run([e('a', 0), e('b', L + 1), e('a', 0)]), ['ok', 'ok', 'late']); // older copy: late
+  assert.deepStrictEqual(run([e('a', 0), e('b', L + 1), e('a', L + 1)]), ['ok', 'ok', 'ok']); // id forgotten: a new event
+  const state = emptyAcceptanceState();
+  const verdicts = admitBatch(new Map<string, AcceptanceState>(), [e('a', 0, 'u1'), e('a', 0, 'u2'), e('a', 0, 'u1')], L);
+  assert.deepStrictEqual(verdicts.accepted.map((x) => x.user_id), ['u1', 'u2']);
+  assert.deepStrictEqual(verdicts.rejected.map((r) => r.reason), ['duplicate']);
+  assert.deepStrictEqual(judge(state, e('x', 0), L), { accepted: true });
+  assert.equal(state.maxEventTime, null); // judge does not record
+});
+
+test('state is bounded: ids older than max - L are forgotten', () => {
+  const state = emptyAcceptanceState();
+  for (let i = 0; i < 1000; i++) admit(state, e(`e${i}`, i * MINUTE), L);
+  assert.equal(state.ids.size, 11); // event_times in [max - 10m, max]
+  assert.ok(serializeAcceptanceState(state).length < 200, serializeAcceptanceState(state));
+});
+
+const arbEvents = fc.array(fc.record({
+  event_id: fc.constantFrom('a', 'b', 'c', 'd', 'ｚ', '"', '\\'),
+  user_id: fc.constantFrom('u1', 'u2'),
+  at: fc.integer({ min: 0, max: 30 }).map((m) => m * MINUTE / 2),
+}), { maxLength: 40 }).map((xs) => xs.map((x) => e(x.event_id, x.at, x.user_id)));
+
+test('agrees with the reference model (full history) on random streams', () => {
+  fc.assert(fc.property(arbEvents, fc.constantFrom(0, MINUTE, L), (events, latenessMs) => {
+    const { accepted } = admitBatch(new Map(), events, latenessMs);
+    assert.deepStrictEqual(accepted, referenceAccept(events, latenessMs));
+  }), { numRuns: 2000 });
+});
+
+test('state serialises to a compact canonical string and back, mid-stream', () => {
+  fc.assert(fc.property(arbEvents, fc.nat(40), (events, cut) => {
+    const state = emptyAcceptanceState();
+    for (const x of events.slice(0, cut)) admit(state, x, L);
+    const text = serializeAcceptanceState(state);
+    const parsed = parseAcceptanceState(text);
+    assert.deepStrictEqual(parsed, state);
+    assert.equal(serializeAcceptanceState(parsed), text);
+    const copy = cloneAcceptanceState(state);
+    for (const x of events.slice(cut)) assert.deepStrictEqual(admit(parsed, x, L), admit(copy, x, L));
+  }), { numRuns: 2000 });
+  assert.equal(serializeAcceptanceState(emptyAcceptanceState()), '[1]');
+  const s = emptyAcceptanceState();
+  admit(s, e('a', 0), L);
+  admit(s, e('b', -MINUTE), L);
+  assert.equal(serializeAcceptanceState(s), `[1,${T0},"a",0,"b",60000]`);
+  for (const bad of ['', '{}', '[2]', '[1,"x"]', '[1,5,"a"]', '[1,5,"a",-1]', '[1,5,7,0]']) {
+    assert.throws(() => parseAcceptanceState(bad), AcceptanceStateError, bad);
+  }
+});
