@@ -1,6 +1,7 @@
 // The event contract: one test per reject reason, the schema rules, event_time parsing,
 // DLQ records, and properties: decodeEvent never throws on 10,000 random and malformed
 // inputs, and encode -> decode round-trips valid events.
+import { valueLimitProblem } from './sample.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
@@ -312,7 +313,9 @@ const validEvent: fc.Arbitrary<ClickEvent> = fc
     const event = { ...rest, ingest_time: rest.event_time + ingest_delta } as ClickEvent;
     if (event.attributes) event.attributes = { ...event.attributes };
     return event;
-  });
+  })
+  // Valid events keep price * quantity within exact micro-unit arithmetic (see core/sample.ts).
+  .filter((event) => valueLimitProblem(event) === undefined);
 
 const truncatedJson = fc.tuple(fc.jsonValue(), fc.nat()).map(([v, n]) => {
   const s = JSON.stringify(v) ?? 'null';
@@ -430,4 +433,16 @@ describe('properties', () => {
       { numRuns: 2_000 },
     );
   });
+});
+
+test('price * quantity beyond exact micro-unit arithmetic is a schema rejection', () => {
+  const base = { event_id: 'e1', user_id: 'u1', event_type: 'purchase', event_time: 1_700_000_000_000 };
+  const ok = decodeEvent(JSON.stringify({ ...base, price: 9_000, quantity: 1_000 }), 1_700_000_000_000);
+  assert.equal(ok.ok, true);
+  const res = decodeEvent(JSON.stringify({ ...base, price: 90_000_000, quantity: 1_000 }), 1_700_000_000_000);
+  assert.equal(res.ok, false);
+  if (!res.ok) {
+    assert.equal(res.reason, 'schema');
+    assert.match(res.detail, /micro-unit/);
+  }
 });

@@ -19,6 +19,7 @@
 //   [2000-01-01, 2100-01-01) UTC, which also catches epoch seconds sent as ms.
 // - `ingest_time` comes from the Kafka record timestamp, never from the payload.
 // - Attribute keys `__proto__`, `constructor` and `prototype` are rejected.
+import { valueLimitProblem } from './sample.js';
 import { z } from 'zod';
 
 export const KNOWN_EVENT_TYPES = ['view', 'click', 'add_to_cart', 'remove_from_cart', 'purchase', 'favorite', 'search'] as const;
@@ -308,6 +309,9 @@ export function validateEventObject(value: unknown, recordTimestampMs: number, l
     if (d.brand != null) event.brand = d.brand;
     if (d.price != null) event.price = d.price + 0; // -0 -> 0: JSON cannot tell them apart
     if (d.attributes != null) event.attributes = copyAttributes(d.attributes as Record<string, AttributeValue>);
+    // Sums are exact integer micro-units (core/sample.ts); a value beyond 2^53 of them cannot be.
+    const tooBig = valueLimitProblem(event);
+    if (tooBig !== undefined) return { ok: false, reason: 'schema', detail: tooBig };
     return { ok: true, event };
   } catch (error) {
     // Defensive: the schema above should never throw; if it does, the input is still rejected.

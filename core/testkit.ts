@@ -15,7 +15,7 @@ import { referenceAccept, referenceInScope, referenceTime, referenceValue } from
 import { floorTo } from './windows.js';
 import { tileExpireAt } from './features/series.js';
 import { createRegistry, type Registry } from './features/registry.js';
-import { isRatio, outputType, type Entity, type FeatureDefinition, type TileAggregation, type WindowSpec } from './features/definition.js';
+import { isRatio, outputType, type Entity, type FeatureDefinition, type TileAggregation, type TileFeature, type WindowSpec } from './features/definition.js';
 
 /** Midnight UTC: aligned to every tile size the tests use. */
 export const BASE = Date.UTC(2024, 0, 1);
@@ -26,8 +26,8 @@ const STRINGS = ['a', 'b', 'ü', 'ｚ', '😀'];
 
 /** A feature for tests: description defaults to the name. */
 export function feature(name: string, entity: Entity, aggregation: TileAggregation, window: WindowSpec,
-  extra: Partial<Omit<FeatureDefinition, 'aggregation'>> = {}): FeatureDefinition {
-  return { name, entity, description: name, aggregation, window, ...extra } as FeatureDefinition;
+  extra: Partial<Omit<TileFeature, 'name' | 'entity' | 'aggregation' | 'window'>> = {}): TileFeature {
+  return { name, entity, description: name, aggregation, window, ...extra };
 }
 
 export interface StreamShape {

@@ -11,6 +11,7 @@ interface RunOptions {
   offline?: boolean;
   api?: boolean;
   jobs?: boolean;
+  group?: string;
 }
 
 class NotYetAvailableError extends Error {
@@ -24,6 +25,7 @@ export function registerRun(program: Command): void {
     .option('--offline', 'ClickHouse sink (consumer group tessera-offline)')
     .option('--api', 'GraphQL API')
     .option('--jobs', 'BullMQ job workers')
+    .option('--group <id>', 'consumer group of the online worker (default tessera-online)')
     .action(async (opts: RunOptions) => {
       const config = loadConfig();
       const log = childLogger('run');
@@ -33,7 +35,7 @@ export function registerRun(program: Command): void {
       if (missing.length > 0 && !none) throw new NotYetAvailableError(`--${missing.join(', --')} is not available in this build yet`);
       if (missing.length > 0) log.warn({ missing }, 'running the online worker only: the other processes are not in this build yet');
 
-      const online = await startOnlineWorker({ config });
+      const online = await startOnlineWorker({ config, groupId: opts.group });
       const metricsServer = config.metricsPort > 0 ? serveMetrics(config.metricsPort, [online.metrics.registry]) : undefined;
       log.info({ metrics: config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off' }, 'running');
 

@@ -1,0 +1,184 @@
+// One feature definition -> the ClickHouse expression of its value at query time `_T`,
+// aggregated over the (entity, T) group of joined events. This is the one allowed second
+// implementation of DESIGN §4 (core/reference.ts is the oracle; tests compare the two), and
+// it is generated from the same definitions: filter and value come from core's selectorOf,
+// window bounds mirror core/windows.ts, finalisation mirrors core/aggregators.ts
+// finalizeTile (same IEEE operations in the same order, so results are identical doubles):
+//   sum = sum_micros / scale, avg = sum_micros / count / scale, min/max = micros / scale,
+//   session duration = (last - first) / 1000, recency = (T - last) / 1000, ratio = num / den.
+// Empty results are the defaults a LEFT JOIN gives an unmatched row (0, NULL, []), so a
+// label without any event needs no special case.
+import { selectorOf } from '../../core/features/series.js';
+import {
+  isRatio, outputType, valueKind, valueScale, type FeatureDefinition, type TileFeature,
+} from '../../core/features/definition.js';
+import { DEFAULT_SESSION_LOOKBACK_MS } from '../../core/windows.js';
+import { inList, int64, join, sql, str, type Sql } from '../sql.js';
+import { COL, hasColumn, valueColumn } from './source.js';
+
+/** The query-time column of the joined labels (Int64 epoch ms). */
+export const T_COL = sql`_T`;
+
+export interface ExprOptions {
+  /**
+   * 'bounded': session features look back their window's lookbackMs (default 24h) and flag
+   * labels whose active session may have begun earlier; 'unbounded': all history (exact).
+   */
+  sessions: 'bounded' | 'unbounded';
+  lookup: (name: string) => FeatureDefinition;
+}
+
+export function timeColumn(def: TileFeature): Sql {
+  return (def.time ?? 'event') === 'ingestion' ? COL.it : COL.t;
+}
+
+/**
+ * floor_size(x) aligned to the epoch, also for negative x (core/windows.ts floorTo). The
+ * divisor is cast to Int64: ClickHouse types `Int64 % UInt16` as Int16, so 49207 would wrap.
+ */
+export function floorSql(x: Sql, sizeMs: number): Sql {
+  const n = sql`toInt64(${int64(sizeMs)})`;
+  return sql`(${x} - (((${x}) % ${n}) + ${n}) % ${n})`;
+}
+
+export function sessionScanMs(def: TileFeature): number {
+  return def.window.kind === 'session' ? (def.window.lookbackMs ?? DEFAULT_SESSION_LOOKBACK_MS) : 0;
+}
+
+/** How far before T the feature can look (ms), or null for all history. */
+export function lookbackMs(def: TileFeature, opts: ExprOptions): number | null {
+  const w = def.window;
+  switch (w.kind) {
+    case 'sliding': return w.sizeMs + w.hopMs;
+    case 'tumbling': return 2 * w.sizeMs;
+    case 'hopping': return w.sizeMs + w.slideMs;
+    case 'recency': return w.horizonMs;
+    case 'session': return opts.sessions === 'unbounded' ? null : sessionScanMs(def);
+  }
+}
+
+/** Event type and required-field filter of the feature (core's canonical selector). */
+export function scopeCondition(def: TileFeature): Sql {
+  const sel = selectorOf(def);
+  const parts: Sql[] = [];
+  if (sel.eventTypes !== null) parts.push(sql`${COL.type} IN ${inList(sel.eventTypes.map((t) => str(t)))}`);
+  for (const f of sel.requires) parts.push(sql`${hasColumn(f)} = 1`);
+  return parts.length === 0 ? sql`1` : join(parts, sql` AND `);
+}
+
+/** The half-open window of DESIGN §4 at T, over the feature's time column. */
+export function windowCondition(def: TileFeature, opts: ExprOptions): Sql {
+  const t = timeColumn(def);
+  const w = def.window;
+  const before = (end: Sql): Sql => sql`${t} < ${end}`;
+  switch (w.kind) {
+    case 'sliding':
+      return sql`${t} >= ${floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs)} AND ${before(T_COL)}`;
+    case 'tumbling': case 'hopping': {
+      const end = floorSql(T_COL, w.kind === 'tumbling' ? w.sizeMs : w.slideMs);
+      return sql`${t} >= ${end} - ${int64(w.sizeMs)} AND ${before(end)}`;
+    }
+    case 'recency':
+      return sql`${t} >= ${T_COL} - ${int64(w.horizonMs)} AND ${before(T_COL)}`;
+    case 'session':
+      return opts.sessions === 'unbounded' ? before(T_COL) : sql`${t} >= ${T_COL} - ${int64(sessionScanMs(def))} AND ${before(T_COL)}`;
+  }
+}
+
+function condition(def: TileFeature, opts: ExprOptions): Sql {
+  return sql`(${scopeCondition(def)}) AND (${windowCondition(def, opts)})`;
+}
+
+function numericValue(def: TileFeature): Sql {
+  if (def.value === undefined) throw new Error(`${def.name}: no value expression`);
+  return valueColumn(def.value);
+}
+
+/** Last-N: most recent first by (time, event_id, user_id, value) desc; value as its decimal for numbers. */
+function lastN(def: TileFeature, c: Sql): Sql {
+  const expr = def.value;
+  if (expr === undefined) throw new Error(`${def.name}: last_n needs a value`);
+  const v = valueColumn(expr);
+  const n = int64(def.limit ?? 0);
+  const recent = (entry: Sql): Sql => sql`arraySlice(arrayReverseSort(groupArrayIf(${entry}, ${c})), 1, ${n})`;
+  if (valueKind(expr) === 'string') return sql`arrayMap(_x -> tupleElement(_x, 4), ${recent(sql`(${timeColumn(def)}, ${COL.id}, ${COL.uid}, ${v})`)})`;
+  return sql`arrayMap(_x -> tupleElement(_x, 5) / ${int64(valueScale(expr))}, ${recent(sql`(${timeColumn(def)}, ${COL.id}, ${COL.uid}, toString(${v}), ${v})`)})`;
+}
+
+/**
+ * Top-K by count, ties by value ascending. The sorted values' arrayEnumerateUniq gives each
+ * element its occurrence number; read backwards, the first occurrence of a value carries
+ * its count. Then sort (count desc, value asc) and keep K.
+ */
+function topK(def: TileFeature, c: Sql): Sql {
+  const expr = def.value;
+  if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
+  const s = sql`arraySort(groupArrayIf(${valueColumn(expr)}, ${c}))`;
+  const counted = sql`arrayFilter(_p -> tupleElement(_p, 3) = 1, arrayMap((_v, _c, _u) -> (_c, _v, _u), arrayReverse(${s}), arrayReverse(arrayEnumerateUniq(${s})), arrayEnumerateUniq(arrayReverse(${s}))))`;
+  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
+  return valueKind(expr) === 'string'
+    ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
+    : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;
+}
+
+/** The active session's event times (sorted) and the index of its first event. */
+function session(def: TileFeature, opts: ExprOptions) {
+  if (def.window.kind !== 'session') throw new Error(`${def.name}: not a session window`);
+  const gap = int64(def.window.gapMs);
+  const a = sql`arraySort(groupArrayIf(${timeColumn(def)}, ${condition(def, opts)}))`;
+  const n = sql`length(${a})`;
+  const last = sql`arrayElement(${a}, ${n})`;
+  const k = sql`arrayReduce('max', arrayMap((_d, _i) -> if(_i = 1 OR _d >= ${gap}, _i, 0), arrayDifference(${a}), arrayEnumerate(${a})))`;
+  const active = sql`(${n} > 0 AND ${T_COL} - ${last} < ${gap})`;
+  return { n, last, k, first: sql`arrayElement(${a}, ${k})`, active, gap };
+}
+
+/**
+ * 1 when the bounded scan cannot prove the active session began inside it (an unread event
+ * less than a gap before its first event could extend it); such labels are recomputed
+ * with sessions: 'unbounded'. null for other features.
+ */
+export function sessionFlag(def: TileFeature, opts: ExprOptions): Sql | null {
+  if (def.window.kind !== 'session' || opts.sessions === 'unbounded') return null;
+  const s = session(def, opts);
+  return sql`(${s.active} AND ${s.first} < ${T_COL} - ${int64(sessionScanMs(def))} + ${s.gap})`;
+}
+
+function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
+  const c = condition(def, opts);
+  const empty = sql`countIf(${c}) = 0`;
+  const scale = (): Sql => int64(def.value === undefined ? 1 : valueScale(def.value));
+  switch (def.aggregation) {
+    case 'count': return sql`countIf(${c})`;
+    case 'sum': return sql`sumIf(${numericValue(def)}, ${c}) / ${scale()}`;
+    case 'avg': return sql`if(${empty}, NULL, sumIf(${numericValue(def)}, ${c}) / countIf(${c}) / ${scale()})`;
+    case 'min': return sql`if(${empty}, NULL, minIf(${numericValue(def)}, ${c}) / ${scale()})`;
+    case 'max': return sql`if(${empty}, NULL, maxIf(${numericValue(def)}, ${c}) / ${scale()})`;
+    case 'distinct': return sql`uniqExactIf(${numericValue(def)}, ${c})`;
+    case 'last_n': return lastN(def, c);
+    case 'top_k': return topK(def, c);
+    case 'recency': return sql`if(${empty}, NULL, (${T_COL} - maxIf(${timeColumn(def)}, ${c})) / 1000)`;
+    case 'session_count': {
+      const s = session(def, opts);
+      return sql`if(${s.active}, ${s.n} - ${s.k} + 1, 0)`;
+    }
+    case 'session_duration': {
+      const s = session(def, opts);
+      return sql`if(${s.active}, (${s.last} - ${s.first}) / 1000, NULL)`;
+    }
+  }
+}
+
+/** The served value of any feature (ratios from their inputs' expressions) at _T. */
+export function featureExpression(def: FeatureDefinition, opts: ExprOptions): Sql {
+  if (!isRatio(def)) return tileExpression(def, opts);
+  const numDef = opts.lookup(def.numerator);
+  const denDef = opts.lookup(def.denominator);
+  if (isRatio(numDef) || isRatio(denDef)) throw new Error(`${def.name}: ratio inputs must not be ratios`);
+  const [nt, dt] = [outputType(numDef), outputType(denDef)];
+  if (nt.list || dt.list) return sql`CAST(NULL AS Nullable(Float64))`; // a list is not a number: null, as the reference says
+  const num = tileExpression(numDef, opts);
+  const den = tileExpression(denDef, opts);
+  if (!nt.nullable && !dt.nullable) return sql`if(${den} = 0, NULL, ${num} / ${den})`;
+  return sql`if(isNull(${num}) OR isNull(${den}) OR ifNull(${den}, 0) = 0, NULL, assumeNotNull(${num}) / assumeNotNull(${den}))`;
+}

@@ -1,0 +1,148 @@
+// Offline (ClickHouse) feature values, point-in-time correct: the answer for past T when
+// Redis cannot be exact, the source of training datasets, and the other side of the
+// consistency check. Values equal core/reference.ts exactly (offline-features tests).
+//
+// Small label sets travel as an array literal (through sql.ts); larger ones are staged
+// into a Memory table first, so the SQL text stays small and the labels are hashed once.
+// Sessions are read from a bounded lookback; the rare label whose active session may have
+// begun before it (a session longer than the lookback) is recomputed over all history.
+import { randomBytes } from 'node:crypto';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import { DEFAULT_EVENT_LIMITS } from '../../core/event.js';
+import { outputType, type Entity, type FeatureDefinition, type FeatureValue } from '../../core/features/definition.js';
+import { defaultRegistry, type Registry } from '../../core/features/registry.js';
+import { execute, insertRows, selectRows } from '../query.js';
+import { array, int64, sql, str, table, tuple, wellFormed, type Sql } from '../sql.js';
+import { featureQuery } from './query.js';
+
+export interface OfflineFeatureOptions {
+  /** default: defaultRegistry() (catalog + custom features) */
+  registry?: Registry;
+  /** config.events.maxFutureMs; only matters for ingestion-time features */
+  maxFutureMs?: number;
+  /** label sets larger than this are staged in a temporary Memory table (default 2,000) */
+  stageAbove?: number;
+  settings?: ClickHouseSettings;
+  /** called after each query (metrics, logs, tests): how many labels, in which session mode */
+  onQuery?: (info: { labels: number; sessions: 'bounded' | 'unbounded'; ms: number }) => void;
+}
+
+export interface OfflineFeatureRow {
+  id: string;
+  /** the query time, epoch ms */
+  T: number;
+  /** feature name -> value (numbers, strings, lists, or null) */
+  values: Record<string, FeatureValue>;
+}
+
+export interface LabelPair {
+  id: string;
+  T: number;
+}
+
+export class OfflineFeatureError extends Error {
+  override name = 'OfflineFeatureError';
+}
+
+type Row = Record<string, unknown> & { _eid: string; _T: string | number; _flag: number | string };
+
+const BASE_SETTINGS: ClickHouseSettings = {
+  // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
+  max_query_size: '67108864',
+  // Unmatched labels must get default values (0, NULL, []), the features' empty values.
+  join_use_nulls: 0,
+};
+
+/** Every requested feature as of T for each id (one query). Rows in `ids` order. */
+export async function offlineFeatures(client: ClickHouseClient, db: string, entity: Entity, ids: readonly string[],
+  names: readonly string[], T: number, options: OfflineFeatureOptions = {}): Promise<OfflineFeatureRow[]> {
+  return offlineFeaturesAt(client, db, entity, ids.map((id) => ({ id, T })), names, options);
+}
+
+/** Every requested feature for many (id, T) pairs at once. Rows in `pairs` order. */
+export async function offlineFeaturesAt(client: ClickHouseClient, db: string, entity: Entity, pairs: readonly LabelPair[],
+  names: readonly string[], options: OfflineFeatureOptions = {}): Promise<OfflineFeatureRow[]> {
+  const registry = options.registry ?? defaultRegistry();
+  const defs = names.map((n) => registry.get(n));
+  for (const def of defs) {
+    if (def.entity !== entity) throw new OfflineFeatureError(`${def.name} is a ${def.entity} feature, not a ${entity} feature`);
+  }
+  for (const p of pairs) {
+    if (typeof p.id !== 'string') throw new OfflineFeatureError(`entity id must be a string, got ${typeof p.id}`);
+    if (!Number.isSafeInteger(p.T) || p.T < 0) throw new OfflineFeatureError(`T must be epoch ms (a non-negative integer), got ${p.T}`);
+  }
+  if (pairs.length === 0 || defs.length === 0) return pairs.map((p) => ({ id: p.id, T: p.T, values: {} }));
+
+  const run = (labels: readonly LabelPair[], sessions: 'bounded' | 'unbounded') =>
+    runQuery(client, db, entity, labels, defs, registry, sessions, options);
+  const rows = await run(pairs, 'bounded');
+  const flagged = [...rows.values()].filter((r) => Number(r._flag) === 1).map((r) => ({ id: r._eid, T: Number(r._T) }));
+  if (flagged.length > 0) for (const [k, r] of await run(flagged, 'unbounded')) rows.set(k, r);
+
+  return pairs.map((p) => {
+    const row = rows.get(key(wellFormed(p.id), p.T));
+    if (row === undefined) throw new OfflineFeatureError(`no result row for ${JSON.stringify(p.id)} at ${p.T}`);
+    return { id: p.id, T: p.T, values: Object.fromEntries(defs.map((d) => [d.name, decodeValue(d, row[d.name])])) };
+  });
+}
+
+const key = (id: string, T: number | string): string => `${T}\u0000${id}`;
+
+async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pairs: readonly LabelPair[], defs: readonly FeatureDefinition[],
+  registry: Registry, sessions: 'bounded' | 'unbounded', options: OfflineFeatureOptions): Promise<Map<string, Row>> {
+  const Ts = pairs.map((p) => p.T);
+  const minT = Ts.reduce((a, b) => Math.min(a, b));
+  const maxT = Ts.reduce((a, b) => Math.max(a, b));
+  const staged = pairs.length > (options.stageAbove ?? 2_000) ? await stageLabels(client, db, pairs) : undefined;
+  try {
+    const labels = staged?.labels ?? literalLabels(pairs);
+    const query = featureQuery({
+      db, entity, defs, lookup: (n) => registry.get(n), labels, minT, maxT, sessions,
+      maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs,
+    });
+    const t0 = performance.now();
+    const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });
+    options.onQuery?.({ labels: pairs.length, sessions, ms: performance.now() - t0 });
+    return new Map(rows.map((r) => [key(r._eid, r._T), r]));
+  } finally {
+    await staged?.drop();
+  }
+}
+
+/** `SELECT _eid, _T` over an array literal of (id, T) tuples. */
+export function literalLabels(pairs: readonly LabelPair[]): Sql {
+  const tuples = pairs.map((p) => tuple([str(wellFormed(p.id)), int64(p.T)]));
+  return sql`SELECT tupleElement(_p, 1) AS _eid, toInt64(tupleElement(_p, 2)) AS _T FROM (SELECT arrayJoin(${array(tuples)}) AS _p)`;
+}
+
+/** A Memory table holding the pairs (dropped by `drop`), for label sets too large for a literal. */
+async function stageLabels(client: ClickHouseClient, db: string, pairs: readonly LabelPair[]): Promise<{ labels: Sql; drop: () => Promise<void> }> {
+  const name = `_tessera_labels_${randomBytes(6).toString('hex')}`;
+  await execute(client, sql`CREATE TABLE ${table(db, name)} (_eid String, _T Int64) ENGINE = Memory`);
+  try {
+    await insertRows(client, table(db, name), pairs.map((p) => ({ _eid: wellFormed(p.id), _T: p.T })));
+  } catch (error) {
+    await execute(client, sql`DROP TABLE IF EXISTS ${table(db, name)}`);
+    throw error;
+  }
+  return {
+    labels: sql`SELECT _eid, _T FROM ${table(db, name)}`,
+    drop: () => execute(client, sql`DROP TABLE IF EXISTS ${table(db, name)}`),
+  };
+}
+
+/** A JSONEachRow cell -> the feature's JS value (64-bit integers arrive as strings). */
+export function decodeValue(def: FeatureDefinition, raw: unknown): FeatureValue {
+  const type = outputType(def);
+  if (type.list) {
+    if (!Array.isArray(raw)) throw new OfflineFeatureError(`${def.name}: expected a list, got ${JSON.stringify(raw)}`);
+    return raw.map((x: unknown) => (type.scalar === 'String' ? String(x) : Number(x)));
+  }
+  if (raw === null) {
+    if (!type.nullable) throw new OfflineFeatureError(`${def.name}: unexpected null`);
+    return null;
+  }
+  const n = Number(raw);
+  if (!Number.isFinite(n)) throw new OfflineFeatureError(`${def.name}: not a number: ${JSON.stringify(raw)}`);
+  return n;
+}
