@@ -29,6 +29,11 @@ export class KeySpace {
     return `${this.base}:${this.tag(entity, id)}:${tileMs}`;
   }
 
+  /** ZSET index of the tiles in one tile hash (tile index -> event-time expiry), for eviction */
+  tileIndex(entity: Entity, id: string, tileMs: number): string {
+    return `${this.tiles(entity, id, tileMs)}:x`;
+  }
+
   /** per entity: applied offset per source partition (`o:<partition>`) and, for users, acceptance state */
   meta(entity: Entity, id: string): string {
     return `${this.base}:${this.tag(entity, id)}:m`;

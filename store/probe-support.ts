@@ -33,9 +33,12 @@ export function randomProbes(registry: Registry, accepted: readonly ClickEvent[]
   const rng = new Rng(seed);
   const users = [...new Set(accepted.map((e) => e.user_id))];
   const items = [...new Set(accepted.flatMap((e) => (e.item_id === undefined ? [] : [e.item_id])))];
-  const times = accepted.map((e) => e.event_time);
-  const lo = Math.min(...times);
-  const hi = Math.max(...times);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of accepted) {
+    lo = Math.min(lo, e.event_time);
+    hi = Math.max(hi, e.event_time);
+  }
   const probes: Probe[] = [];
   for (let k = 0; k < n; k++) {
     const def = registry.features[k % registry.features.length] as FeatureDefinition;

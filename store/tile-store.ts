@@ -86,7 +86,7 @@ export class TileStore {
       const keys = [this.keys.meta(w.entity, w.id)];
       const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
       for (const t of w.tiles) {
-        keys.push(this.keys.tiles(w.entity, w.id, t.tileMs));
+        keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
         argv.push(String(this.ttlByTileMs.get(`${w.entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));
         for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
         const ops = opsToArgv(t.ops);

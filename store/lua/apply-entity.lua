@@ -5,14 +5,15 @@
 
   KEYS[1]      meta hash of the entity: field o:<partition> = last applied offset,
                field acc = acceptance state (users)
-  KEYS[2..]    tile hashes of the entity, one per tile size
+  KEYS[2..]    pairs: tile hash of the entity (one per tile size), then its tile index
+               (ZSET: member = tile index in base 36, score = the tile's event-time expiry)
 
   ARGV[1]      source partition
   ARGV[2]      expected marker: the o:<partition> value the caller read ('' = absent)
   ARGV[3]      new marker: the largest offset included in this write
   ARGV[4]      acceptance state to store in field acc ('' = leave as is)
   ARGV[5]      retention (ms) of the meta hash: PEXPIRE, refreshed on every write
-  then, for each tile hash KEYS[k] in order:
+  then, for each (tile hash, index) pair in KEYS order:
     ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
     nTiles     number of (tileIndex36, expireAt) pairs that follow
     pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
@@ -22,10 +23,9 @@
   Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
   moved since the caller read it: another consumer owns the partition now).
 
-  Tile eviction by event time: field _x:<tile> keeps each tile's expiry, _hi the entity's
-  largest event time in this hash; tiles whose expiry <= _hi are deleted (only checked when
-  a new tile appears, so the HKEYS scan is rare), and _ev records the largest evicted tile
-  end so readers know which past windows are no longer complete.
+  Tile eviction by event time: the index keeps each tile's expiry, field _hi the entity's
+  largest event time in this hash; tiles whose expiry <= _hi are deleted (see evict), and
+  _ev records the largest evicted tile end.
 ]]
 local meta = KEYS[1]
 local markerField = 'o:' .. ARGV[1]
@@ -81,47 +81,47 @@ local function topn(key, field, n, json)
   redis.call('HSET', key, field, cjson.encode(out))
 end
 
-local function evict(key, eventClock)
-  local fields = redis.call('HKEYS', key)
-  local dead = {}
-  local evictedEnd = tonumber(redis.call('HGET', key, '_ev') or '-1')
-  for _, f in ipairs(fields) do
-    if string.sub(f, 1, 3) == '_x:' then
-      local expireAt = tonumber(redis.call('HGET', key, f))
-      if expireAt <= eventClock then dead[string.sub(f, 4) .. ':'] = true; dead[f] = true end
-    end
-  end
-  if next(dead) == nil then return end
+-- Deletes the fields of tiles whose expiry <= the hash's event-time clock. Amortised: the
+-- HKEYS sweep runs only once dead tiles are at least an eighth of the live ones (or 64), so
+-- a write costs O(log n) for the check; dead tiles left until then are outside every window
+-- readers can still ask about (readers treat them as possibly gone).
+local function evict(key, index, eventClock)
+  local first = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock, 'LIMIT', 0, 1)
+  if #first == 0 then return end
+  local dead = redis.call('ZCOUNT', index, '-inf', eventClock)
+  local live = redis.call('ZCARD', index)
+  if dead < 64 and dead * 8 < live then return end
+  local tiles = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock)
+  local deadTile = {}
   local tileMs = tonumber(string.match(key, ':(%d+)$'))
+  local evictedEnd = tonumber(redis.call('HGET', key, '_ev') or '-1')
+  for _, t in ipairs(tiles) do
+    deadTile[t] = true
+    local tileEnd = (tonumber(t, 36) + 1) * tileMs
+    if tileEnd > evictedEnd then evictedEnd = tileEnd end
+  end
   local del = {}
-  for _, f in ipairs(fields) do
+  for _, f in ipairs(redis.call('HKEYS', key)) do
     local colon = string.find(f, ':', 1, true)
-    if dead[f] or (colon and dead[string.sub(f, 1, colon)]) then
+    if colon and deadTile[string.sub(f, 1, colon - 1)] then
       del[#del + 1] = f
-      if string.sub(f, 1, 1) ~= '_' then
-        local tileEnd = (tonumber(string.sub(f, 1, colon - 1), 36) + 1) * tileMs
-        if tileEnd > evictedEnd then evictedEnd = tileEnd end
-      end
+      if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
     end
-    if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
   end
   if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', eventClock)
   redis.call('HSET', key, '_ev', tostring(evictedEnd))
 end
 
 local a = 6
-for k = 2, #KEYS do
-  local key = KEYS[k]
+for k = 2, #KEYS, 2 do
+  local key, index = KEYS[k], KEYS[k + 1]
   local ttl = ARGV[a]
   local nTiles = tonumber(ARGV[a + 1])
   a = a + 2
-  local newTile = false
   for _ = 1, nTiles do
-    local tf = '_x:' .. ARGV[a]
-    local expireAt = tonumber(ARGV[a + 1])
-    local prev = redis.call('HGET', key, tf)
-    if not prev then newTile = true end
-    if not prev or tonumber(prev) < expireAt then redis.call('HSET', key, tf, ARGV[a + 1]) end
+    -- GT: keep the largest expiry a tile has been given (features of several windows share it).
+    redis.call('ZADD', index, 'GT', ARGV[a + 1], ARGV[a])
     a = a + 2
   end
   local nArgs = tonumber(ARGV[a])
@@ -149,8 +149,9 @@ for k = 2, #KEYS do
     end
   end
   redis.call('HSET', key, '_hi', tostring(clock))
-  if newTile then evict(key, clock) end
+  evict(key, index, clock)
   redis.call('PEXPIRE', key, ttl)
+  redis.call('PEXPIRE', index, ttl)
 end
 
 redis.call('HSET', meta, markerField, ARGV[3])

@@ -54,7 +54,7 @@ async function verify(config: Config, prefix: string, tag: string): Promise<void
   const redis = createRedis(config);
   try {
     const reader = new FeatureReader(redis, prefix, registry);
-    const report = await checkProbes(reader, registry, accepted, randomProbes(registry, accepted, 1_200, tag));
+    const report = await checkProbes(reader, registry, accepted, randomProbes(registry, accepted, 2_000, tag));
     console.log(`${tag}: ${input.length} records, ${accepted.length} accepted, DLQ ${dlq.length} messages / ${unique.size} records; probes exact ${report.exact} (non-trivial ${report.nonTrivial}), inexact ${report.inexact}`);
     assert.ok(report.exact >= 500);
     assert.ok(report.nonTrivial >= 200);

@@ -58,7 +58,7 @@ test(`online worker: ${COUNT} generated events -> tiles equal the reference on r
   assert.equal(reasons.duplicate, kinds.duplicate);
 
   const reader = new FeatureReader(redis, prefix, registry);
-  const probes = randomProbes(registry, accepted, 1_200, 'online-e2e');
+  const probes = randomProbes(registry, accepted, 2_000, 'online-e2e');
   const report = await checkProbes(reader, registry, accepted, probes);
   console.log(`probes: ${JSON.stringify({ ...report, byFeature: undefined })}, DLQ reasons ${JSON.stringify(reasons)}`);
   assert.ok(report.exact >= 500, `only ${report.exact} probes were answered exactly by Redis`);

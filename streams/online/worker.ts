@@ -66,7 +66,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
   });
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async function eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0) return;
     const t0 = performance.now();
     let backoff = 200;
@@ -87,6 +87,8 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
         await heartbeat().catch(() => undefined);
       }
     }
+    // Tell kafkajs the batch is done, or it fetches the same offsets again.
+    resolveOffset(batch.lastOffset());
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
     record(metrics, batch.partition, outcome, batch.offsetLag(), performance.now() - t0);

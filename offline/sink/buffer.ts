@@ -1,0 +1,104 @@
+// What the sink holds between flushes: rows per source (topic, partition), with the offset
+// range they came from, across kafkajs batches and partitions. A snapshot takes everything
+// at once (a plain value: what one flush inserts and then commits); the buffer starts over.
+import type { EventRow } from '../events-table.js';
+import type { RejectedRow } from '../rejected-table.js';
+import type { UserCommit } from './acceptance-store.js';
+
+export type ChunkKind = 'events' | 'dlq';
+
+/** Everything buffered from one (topic, partition) since the last snapshot. */
+export interface Chunk {
+  topic: string;
+  partition: number;
+  kind: ChunkKind;
+  eventRows: EventRow[];
+  rejectedRows: RejectedRow[];
+  /** first and last offset consumed (rows or not: rejected records count too) */
+  firstOffset: string;
+  lastOffset: string;
+  records: number;
+  bytes: number;
+}
+
+/** One flush: the chunks, plus the user states to store once the rows are in (events partitions). */
+export interface Snapshot {
+  /** consumer-group generation it was consumed in; a rebalance abandons it */
+  generation: number;
+  chunks: Chunk[];
+  commits: Map<number, UserCommit[]>;
+  eventRows: number;
+  rejectedRows: number;
+  bytes: number;
+  records: number;
+}
+
+export class SinkBuffer {
+  private chunks = new Map<string, Chunk>();
+  rows = 0;
+  bytes = 0;
+  records = 0;
+  /** wall-clock ms of the first record buffered since the last snapshot */
+  firstAt: number | null = null;
+
+  add(topic: string, partition: number, kind: ChunkKind, part: { eventRows?: EventRow[]; rejectedRows?: RejectedRow[]; bytes: number; firstOffset: string; lastOffset: string; records: number }, now: number): void {
+    const key = `${topic}\u0000${partition}`;
+    let chunk = this.chunks.get(key);
+    if (chunk === undefined) {
+      chunk = { topic, partition, kind, eventRows: [], rejectedRows: [], firstOffset: part.firstOffset, lastOffset: part.lastOffset, records: 0, bytes: 0 };
+      this.chunks.set(key, chunk);
+    }
+    // push in a loop: spreading 100k rows into push() overflows the call stack
+    for (const r of part.eventRows ?? []) chunk.eventRows.push(r);
+    for (const r of part.rejectedRows ?? []) chunk.rejectedRows.push(r);
+    chunk.lastOffset = part.lastOffset;
+    chunk.records += part.records;
+    chunk.bytes += part.bytes;
+    this.rows += (part.eventRows?.length ?? 0) + (part.rejectedRows?.length ?? 0);
+    this.bytes += part.bytes;
+    this.records += part.records;
+    this.firstAt ??= now;
+  }
+
+  /** Drops what was buffered from one partition (its records will be consumed again). */
+  drop(topic: string, partition: number): void {
+    const key = `${topic}\u0000${partition}`;
+    const chunk = this.chunks.get(key);
+    if (chunk === undefined) return;
+    this.chunks.delete(key);
+    this.rows -= chunk.eventRows.length + chunk.rejectedRows.length;
+    this.records -= chunk.records;
+    this.bytes -= chunk.bytes;
+    if (this.chunks.size === 0) this.firstAt = null;
+  }
+
+  clear(): void {
+    this.chunks = new Map();
+    this.rows = 0;
+    this.bytes = 0;
+    this.records = 0;
+    this.firstAt = null;
+  }
+
+  isEmpty(): boolean {
+    return this.records === 0;
+  }
+
+  /** Takes everything; `commitsOf` gives the user-state writes of an events partition. */
+  snapshot(generation: number, commitsOf: (partition: number) => UserCommit[]): Snapshot {
+    const chunks = [...this.chunks.values()];
+    const commits = new Map<number, UserCommit[]>();
+    for (const c of chunks) if (c.kind === 'events') commits.set(c.partition, commitsOf(c.partition));
+    const snap: Snapshot = {
+      generation,
+      chunks,
+      commits,
+      eventRows: chunks.reduce((n, c) => n + c.eventRows.length, 0),
+      rejectedRows: chunks.reduce((n, c) => n + c.rejectedRows.length, 0),
+      bytes: this.bytes,
+      records: this.records,
+    };
+    this.clear();
+    return snap;
+  }
+}

@@ -1,0 +1,141 @@
+// One flush of a snapshot, in the order that makes it exactly-once:
+//   1. ONE INSERT into events (split only if the batch spans more than maxDaysPerInsert
+//      days: history imports), then one INSERT into rejected_events;
+//   2. the judged users' acceptance states, compare-and-set per user (commit-user.lua);
+//   3. the consumed offsets, committed to Kafka.
+// A crash between any two steps is harmless: before 2, a restart re-judges the same records
+// from the old state (same verdicts, same rows: ReplacingMergeTree collapses the copies);
+// between 2 and 3, the records are at or below the users' markers and are skipped.
+// Failed steps are retried with exponential backoff (the caller pauses consumption);
+// completed steps are not repeated. A rebalance or kill abandons the snapshot (its records
+// are consumed again by whoever owns the partitions now).
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { EVENTS_TABLE, splitByDay, type EventRow } from '../events-table.js';
+import { insertRows } from '../query.js';
+import { REJECTED_TABLE, type RejectedRow } from '../rejected-table.js';
+import { table } from '../sql.js';
+import { CommitCode, type AcceptanceStore, type UserCommit } from './acceptance-store.js';
+import type { Chunk, Snapshot } from './buffer.js';
+import type { SinkMetrics } from './metrics.js';
+
+export interface TopicOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface FlushDeps {
+  client: ClickHouseClient;
+  db: string;
+  store: AcceptanceStore;
+  commitOffsets(offsets: TopicOffset[]): Promise<void>;
+  metrics: SinkMetrics;
+  log: Logger;
+  maxDaysPerInsert: number;
+  backoff: { initialMs: number; maxMs: number };
+  /** false once the snapshot must be given up (rebalance, kill) */
+  isCurrent(snap: Snapshot): boolean;
+  /** true while an attempt is failing (the sink pauses consumption), false once it went through */
+  onFailing(failing: boolean): void;
+  /** the user states of `partition` were stored: their markers are the new expected values */
+  onStatesStored(partition: number, commits: readonly UserCommit[]): void;
+  /** test hook between the inserts and the state writes (e.g. to simulate a crash there) */
+  afterInsert?: (snap: Snapshot) => Promise<void> | void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface FlushResult {
+  outcome: 'done' | 'abandoned';
+  /** events partitions whose stored state moved under us: to be rewound and consumed again */
+  conflicted: Chunk[];
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<FlushResult> {
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? defaultSleep;
+  const insertedAt = now();
+  const eventRows: EventRow[] = [];
+  const rejectedRows: RejectedRow[] = [];
+  for (const c of snap.chunks) {
+    for (const r of c.eventRows) {
+      r.inserted_at = insertedAt;
+      eventRows.push(r);
+    }
+    for (const r of c.rejectedRows) {
+      r.inserted_at = insertedAt;
+      rejectedRows.push(r);
+    }
+  }
+  const inserts: Array<{ name: string; rows: object[] }> = [
+    ...splitByDay(eventRows, deps.maxDaysPerInsert).map((rows) => ({ name: EVENTS_TABLE, rows })),
+    ...splitByDay(rejectedRows, deps.maxDaysPerInsert).map((rows) => ({ name: REJECTED_TABLE, rows })),
+  ];
+  let nextInsert = 0;
+  let hookDone = deps.afterInsert === undefined;
+  const stored = new Set<number>();
+  const conflicted = new Set<number>();
+  let delay = deps.backoff.initialMs;
+  let step = 'insert';
+
+  for (;;) {
+    if (!deps.isCurrent(snap)) return abandon(deps);
+    try {
+      for (; nextInsert < inserts.length; nextInsert++) {
+        step = 'insert';
+        const { name, rows } = inserts[nextInsert] as { name: string; rows: object[] };
+        const t0 = performance.now();
+        await insertRows(deps.client, table(deps.db, name), rows);
+        deps.metrics.insertSeconds.observe({ table: name }, (performance.now() - t0) / 1000);
+        deps.metrics.rowsPerInsert.observe({ table: name }, rows.length);
+        deps.metrics.rowsInserted.inc({ table: name }, rows.length);
+        deps.metrics.inserts.inc({ table: name });
+      }
+      if (!hookDone) {
+        await deps.afterInsert?.(snap);
+        hookDone = true;
+        if (!deps.isCurrent(snap)) return abandon(deps);
+      }
+      for (const [partition, commits] of snap.commits) {
+        if (stored.has(partition)) continue;
+        step = 'state';
+        const codes = await deps.store.commit(partition, commits);
+        if (codes.includes(CommitCode.Conflict)) conflicted.add(partition);
+        else deps.onStatesStored(partition, commits);
+        stored.add(partition);
+      }
+      break;
+    } catch (error) {
+      deps.metrics.retries.inc({ step });
+      deps.onFailing(true);
+      deps.log.warn({ step, err: (error as Error).message, retryInMs: delay }, 'flush step failed; retrying');
+      await sleep(delay);
+      delay = Math.min(delay * 2, deps.backoff.maxMs);
+    }
+  }
+  deps.onFailing(false);
+  if (!deps.isCurrent(snap)) return abandon(deps);
+
+  const conflictedChunks = snap.chunks.filter((c) => c.kind === 'events' && conflicted.has(c.partition));
+  const offsets = snap.chunks.filter((c) => !conflictedChunks.includes(c))
+    .map((c) => ({ topic: c.topic, partition: c.partition, offset: (BigInt(c.lastOffset) + 1n).toString() }));
+  try {
+    if (offsets.length > 0) await deps.commitOffsets(offsets);
+  } catch (error) {
+    // Rows and states are stored; uncommitted records are skipped by marker (events) or
+    // deduplicated (rejected_events) when consumed again.
+    deps.log.warn({ err: (error as Error).message }, 'offset commit failed; the records will be consumed again and skipped');
+  }
+  if (conflictedChunks.length > 0) deps.metrics.conflicts.inc(conflictedChunks.length);
+  deps.metrics.flushes.inc({ outcome: 'done' });
+  return { outcome: 'done', conflicted: conflictedChunks };
+}
+
+function abandon(deps: FlushDeps): FlushResult {
+  deps.onFailing(false);
+  deps.metrics.flushes.inc({ outcome: 'abandoned' });
+  return { outcome: 'abandoned', conflicted: [] };
+}

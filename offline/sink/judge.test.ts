@@ -1,0 +1,129 @@
+// The sink's judging and replay rules, without services: a generated stream consumed in
+// random batches, flushed at random points, crashing at random steps of a flush (after the
+// insert, after the state write, after the commit), and restarted from the committed
+// offset and the stored states, inserts exactly the reference's accepted events: never one
+// missing, never a different row for the same key.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState } from '../../core/acceptance.js';
+import { DEFAULT_EVENT_LIMITS, decodeEvent, type ClickEvent } from '../../core/event.js';
+import { referenceAccept } from '../../core/reference.js';
+import { generateClickstream } from '../../fixtures/generator.js';
+import { Rng } from '../../fixtures/random.js';
+import type { EventRow } from '../events-table.js';
+import type { UserCommit } from './acceptance-store.js';
+import { confirmCommits, decodeRecords, entryOf, judgeRecords, missingUsers, takeCommits, trimUsers, type PartitionUsers, type SinkRecord } from './judge.js';
+
+const LATENESS = 10 * 60_000;
+
+function stream(seed: string): SinkRecord[] {
+  return [...generateClickstream({ seed, startMs: Date.UTC(2024, 4, 1), rate: 2, count: 3_000, users: 40, items: 100, late: 0.05, duplicates: 0.05, malformed: 0.03, outOfOrder: 0.2 })]
+    .map((r, i) => ({ offset: String(i), timestamp: String(r.clockMs), value: Buffer.from(r.value) }));
+}
+
+/** The reference: decode every record, then the brute-force acceptance rules. */
+function expected(records: readonly SinkRecord[]): ClickEvent[] {
+  const events = records.flatMap((r) => {
+    const res = decodeEvent(r.value, Number(r.timestamp));
+    return res.ok ? [res.event] : [];
+  });
+  return referenceAccept(events, LATENESS);
+}
+
+const rowKey = (r: Pick<EventRow, 'user_id' | 'event_time' | 'event_id'>): string => JSON.stringify([r.user_id, r.event_time, r.event_id]);
+
+for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
+  test(`replays after crashes insert exactly the accepted events (seed ${seed})`, () => {
+    const records = stream(seed);
+    const rng = new Rng(`crash-${seed}`);
+    const redis = new Map<string, { raw: string; acc: string }>(); // what Redis holds
+    const table = new Map<string, string>(); // the events table after merges: key -> row content
+    let committed = 0; // next offset to consume after a restart
+    let users: PartitionUsers = new Map();
+    let position = committed;
+    let pending: { rows: EventRow[]; commits: UserCommit[]; next: number } = { rows: [], commits: [], next: 0 };
+    let crashes = 0;
+    let replayed = 0;
+
+    const load = (ids: readonly string[]) => {
+      for (const id of ids) {
+        const s = redis.get(id);
+        users.set(id, entryOf(s === undefined ? { raw: '', marker: -1, state: emptyAcceptanceState() } : { raw: s.raw, marker: Number(s.raw), state: parseAcceptanceState(s.acc) }));
+      }
+    };
+    const restart = () => {
+      users = new Map();
+      position = committed;
+      pending = { rows: [], commits: [], next: 0 };
+      crashes += 1;
+    };
+
+    while (position < records.length) {
+      const size = 1 + Math.floor(rng.next() * 200);
+      const batch = records.slice(position, position + size);
+      const decoded = decodeRecords(batch, DEFAULT_EVENT_LIMITS);
+      load(missingUsers(decoded, users));
+      const judged = judgeRecords(0, decoded, users, LATENESS);
+      replayed += judged.skipped;
+      pending.rows.push(...judged.rows);
+      position += batch.length;
+      if (rng.next() < 0.5 && position < records.length) continue; // keep buffering
+      // flush: insert, store states, commit; crash at a random step
+      pending.commits = takeCommits(users);
+      pending.next = position;
+      const crashAt = rng.next();
+      for (const r of pending.rows) {
+        const content = JSON.stringify({ ...r, inserted_at: 0 });
+        const before = table.get(rowKey(r));
+        assert.ok(before === undefined || before === content, `a re-inserted row differs: ${rowKey(r)}`);
+        table.set(rowKey(r), content);
+      }
+      if (crashAt < 0.15) { restart(); continue; }
+      for (const c of pending.commits) {
+        const cur = redis.get(c.userId);
+        assert.equal(cur?.raw ?? '', c.expectedRaw, 'compare-and-set expectation');
+        redis.set(c.userId, { raw: String(c.newMarker), acc: c.state });
+      }
+      confirmCommits(users, pending.commits);
+      if (crashAt < 0.3) { restart(); continue; }
+      committed = pending.next;
+      pending = { rows: [], commits: [], next: 0 };
+      trimUsers(users, 10);
+      if (crashAt < 0.4) restart();
+    }
+    // the final flush
+    pending.commits = takeCommits(users);
+    for (const r of pending.rows) table.set(rowKey(r), JSON.stringify({ ...r, inserted_at: 0 }));
+
+    const want = expected(records).map((e) => rowKey(e)).sort();
+    assert.deepStrictEqual([...table.keys()].sort(), want);
+    assert.ok(crashes > 3, `crashes: ${crashes}`);
+    assert.ok(replayed > 0, 'some records were skipped as already applied');
+  });
+}
+
+test('judging: decode failures, late and duplicate events are counted, not inserted', () => {
+  const records = stream('counts');
+  const users: PartitionUsers = new Map();
+  const decoded = decodeRecords(records, DEFAULT_EVENT_LIMITS);
+  for (const u of missingUsers(decoded, users)) users.set(u, entryOf({ raw: '', marker: -1, state: emptyAcceptanceState() }));
+  const judged = judgeRecords(3, decoded, users, LATENESS);
+  assert.equal(judged.rows.length, expected(records).length);
+  assert.ok((judged.rejected.late ?? 0) > 0 && (judged.rejected.duplicate ?? 0) > 0);
+  assert.ok(Object.keys(judged.rejected).some((r) => r !== 'late' && r !== 'duplicate'), 'decode failures are counted');
+  assert.ok(judged.rows.every((r) => r.source_partition === 3));
+  // a user's commit carries the offset of their last judged record and the state after it
+  const commits = takeCommits(users);
+  assert.equal(commits.length, users.size);
+  for (const c of commits) {
+    const u = users.get(c.userId);
+    assert.equal(c.newMarker, u?.judged);
+    assert.equal(c.state, serializeAcceptanceState(u?.state ?? emptyAcceptanceState()));
+  }
+  assert.deepStrictEqual(takeCommits(users), [], 'nothing judged since');
+});
+
+test('judging needs every user loaded first', () => {
+  const decoded = decodeRecords(stream('x').slice(0, 20), DEFAULT_EVENT_LIMITS);
+  assert.throws(() => judgeRecords(0, decoded, new Map(), LATENESS), /was not loaded/);
+});

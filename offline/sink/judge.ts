@@ -1,0 +1,128 @@
+// Pure part of the sink: Kafka records of one partition of clickstream.events -> the
+// `events` rows of the accepted ones, judged by the same core as the online worker
+// (decodeEvent, then the per-user acceptance state machine admit()). No I/O: the caller
+// loads missing users' stored state first (AcceptanceStore.load), then judges.
+//
+// Replay rule: a record at or below the user's stored marker for the partition was judged
+// into the stored state and its row inserted before; it is skipped. Every later record is
+// judged from that state, in offset order, and gets the same verdict as the first time.
+import { admit, serializeAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
+import { decodeEvent, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
+import { EventRowError, eventToRow, type EventRow } from '../events-table.js';
+import type { StoredUser, UserCommit } from './acceptance-store.js';
+
+/** A Kafka record as the sink needs it (kafkajs KafkaMessage fits). */
+export interface SinkRecord {
+  offset: string;
+  timestamp: string;
+  value: Buffer | null;
+}
+
+export interface Decoded {
+  offset: number;
+  bytes: number;
+  event?: ClickEvent;
+  reason?: RejectReason;
+}
+
+/** One user's state in memory: the stored marker, the working state, the last judged offset. */
+export interface UserEntry {
+  /** stored marker ('' = none): the expected value of the next compare-and-set */
+  raw: string;
+  /** offset of the last record judged into `state` */
+  judged: number;
+  state: AcceptanceState;
+  /** judged records since the last commit was taken */
+  dirty: boolean;
+}
+
+/** The users of one partition this sink has seen (the state cache). */
+export type PartitionUsers = Map<string, UserEntry>;
+
+export interface Judged {
+  rows: EventRow[];
+  /** approximate size of the rows, for the byte bound */
+  bytes: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  /** at or below the stored marker: applied before (a replay) */
+  skipped: number;
+  /** accepted but not storable (times beyond ClickHouse's Date range) */
+  unstorable: Array<{ offset: number; error: string }>;
+}
+
+export function decodeRecords(records: readonly SinkRecord[], limits: EventLimits): Decoded[] {
+  return records.map((r) => {
+    const res = decodeEvent(r.value, Number(r.timestamp), limits);
+    const base = { offset: Number(r.offset), bytes: r.value?.byteLength ?? 0 };
+    return res.ok ? { ...base, event: res.event } : { ...base, reason: res.reason };
+  });
+}
+
+/** Users of decoded events whose state is not in memory yet. */
+export function missingUsers(decoded: readonly Decoded[], users: PartitionUsers): string[] {
+  const out = new Set<string>();
+  for (const d of decoded) if (d.event !== undefined && !users.has(d.event.user_id)) out.add(d.event.user_id);
+  return [...out];
+}
+
+export function entryOf(stored: StoredUser): UserEntry {
+  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false };
+}
+
+/** Judges decoded records in offset order; mutates the users' working states. */
+export function judgeRecords(partition: number, decoded: readonly Decoded[], users: PartitionUsers, latenessMs: number): Judged {
+  const out: Judged = { rows: [], bytes: 0, rejected: {}, skipped: 0, unstorable: [] };
+  for (const d of decoded) {
+    if (d.event === undefined) {
+      const reason = d.reason ?? 'bad_json';
+      out.rejected[reason] = (out.rejected[reason] ?? 0) + 1;
+      continue;
+    }
+    const user = users.get(d.event.user_id);
+    if (user === undefined) throw new Error(`state of user ${JSON.stringify(d.event.user_id)} was not loaded`);
+    if (d.offset <= user.judged) {
+      out.skipped += 1;
+      continue;
+    }
+    user.judged = d.offset;
+    user.dirty = true;
+    const verdict = admit(user.state, d.event, latenessMs);
+    if (!verdict.accepted) {
+      out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
+      continue;
+    }
+    try {
+      out.rows.push(eventToRow(d.event, { partition, offset: d.offset }));
+      out.bytes += d.bytes + 160; // the record's JSON plus the added columns
+    } catch (error) {
+      if (!(error instanceof EventRowError)) throw error;
+      out.unstorable.push({ offset: d.offset, error: error.message });
+    }
+  }
+  return out;
+}
+
+/** The compare-and-set writes for every user judged since the last call (clears `dirty`). */
+export function takeCommits(users: PartitionUsers): UserCommit[] {
+  const out: UserCommit[] = [];
+  for (const [userId, u] of users) {
+    if (!u.dirty) continue;
+    u.dirty = false;
+    out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, state: serializeAcceptanceState(u.state) });
+  }
+  return out;
+}
+
+/** After a commit succeeded: the stored markers are the committed ones. */
+export function confirmCommits(users: PartitionUsers, commits: readonly UserCommit[]): void {
+  for (const c of commits) {
+    const u = users.get(c.userId);
+    if (u !== undefined) u.raw = String(c.newMarker);
+  }
+}
+
+/** Forgets users with nothing pending, when the cache grew past `max` entries. */
+export function trimUsers(users: PartitionUsers, max: number): void {
+  if (users.size <= max) return;
+  for (const [id, u] of users) if (!u.dirty) users.delete(id);
+}
