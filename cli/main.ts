@@ -1,5 +1,6 @@
 // The `tessera` command line (DESIGN §8). Every command lives in cli/commands/.
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
@@ -17,6 +18,7 @@ registerGenerate(program);
 registerImport(program);
 registerDemo(program);
 registerRun(program);
+registerBench(program);
 registerPending(program);
 
 try {

@@ -21,8 +21,9 @@ export interface EvaluateContext {
   /**
    * The store's eviction clock (event-time ms): tiles whose expiry (tile end + retention)
    * is <= now may be gone. Omit when no tile of the entity has been evicted (tests, backfill).
+   * A function gives the clock per tile size (the store evicts each tile-size hash on its own).
    */
-  now?: number;
+  now?: number | ((tileMs: number) => number | undefined);
 }
 
 const INEXACT: Evaluation = { exact: false };
@@ -47,7 +48,8 @@ export function evaluateFromTiles(def: FeatureDefinition, tiles: TileSet, T: num
     return { exact: true, value: ok ? (num.value as number) / (den.value as number) : null };
   }
   const series = registry.seriesOf(def);
-  const reader = new SeriesTiles(series, tiles.get(series.id) ?? new Map(), ctx.now);
+  const now = typeof ctx.now === 'function' ? ctx.now(series.tileMs) : ctx.now;
+  const reader = new SeriesTiles(series, tiles.get(series.id) ?? new Map(), now);
   const ir = reader.windowIr(def, T);
   return ir === undefined ? INEXACT : { exact: true, value: finalizeTile(finalizeSpecOf(def), ir, T) };
 }

@@ -53,23 +53,22 @@ export class FeatureReader {
 
     return ids.map((id, i) => {
       const tiles: TileSet = new Map();
-      let clock: number | undefined;
+      const clocks = new Map<number, number>();
       let anyKey = false;
       sizes.forEach((size, j) => {
         const [err, fields] = replies[i * sizes.length + j] ?? [new Error('missing reply'), null];
         if (err) throw err;
         const hash = fields as Record<string, string>;
-        if (hash._hi !== undefined) {
-          anyKey = true;
-          clock = Math.max(clock ?? -Infinity, Number(hash._hi));
-        }
+        if (hash._hi !== undefined) anyKey = true;
+        // Eviction clock: tiles expiring after it are guaranteed complete (store/lua/apply-entity.lua).
+        if (hash._evc !== undefined) clocks.set(size, Number(hash._evc));
         decodeHash(hash, size, tiles);
       });
       const reading: EntityReading = { id, values: {}, inexact: [] };
       // No key: either no events ever, or all expired by wall-clock TTL; only a recent T is safe.
       const unknown = !anyKey && T < wallNow - retention;
       for (const def of defs) {
-        const ev = unknown ? { exact: false as const } : evaluateFromTiles(def, tiles, T, { registry: this.registry, now: clock });
+        const ev = unknown ? { exact: false as const } : evaluateFromTiles(def, tiles, T, { registry: this.registry, now: (tileMs) => clocks.get(tileMs) });
         if (ev.exact) reading.values[def.name] = ev.value;
         else reading.inexact.push(def.name);
       }

@@ -16,5 +16,4 @@ export function registerPending(program: Command): void {
   program.command('backfill').description('recompute Redis tiles for a time range from ClickHouse').action(pending('`tessera backfill`'));
   program.command('dataset').description('build a point-in-time correct training set from a labels CSV').action(pending('`tessera dataset`'));
   program.command('skew').description('compare online answers with offline recomputation').action(pending('`tessera skew`'));
-  program.command('bench').description('benchmarks with same-run baselines').option('--json <file>').option('--scenario <name>').action(pending('`tessera bench`'));
 }

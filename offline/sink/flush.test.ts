@@ -134,5 +134,5 @@ test('the buffer: rows and offsets per partition, drop and snapshot', () => {
   assert.equal(b.bytes, 20);
   const snap = b.snapshot(4, () => []);
   assert.deepStrictEqual(snap.chunks.map((c) => [c.partition, c.firstOffset, c.lastOffset, c.records]), [[0, '5', '12', 8]]);
-  assert.ok(b.isEmpty() && b.firstAt === null && b.bytes === 0);
+  assert.deepStrictEqual([b.isEmpty(), b.firstAt, b.rows, b.records], [true, null, 0, 0]);
 });

@@ -52,7 +52,7 @@ test('events holds exactly the accepted events; rejected_events the DLQ', { time
     assert.equal(inserted.find((v) => v.labels.table === 'events')?.value, want.length);
     const reasons = Object.fromEntries(notInserted.map((v) => [v.labels.reason, v.value]));
     assert.ok((reasons.late ?? 0) > 0 && (reasons.duplicate ?? 0) > 0, JSON.stringify(reasons));
-    assert.equal(Object.values(reasons).reduce((a, b) => a + b, 0) + want.length, records.length);
+    assert.equal(Object.values(reasons).reduce((a: number, b) => a + Number(b), 0) + want.length, records.length);
     console.log(`sink: ${records.length} records -> ${want.length} events, not inserted ${JSON.stringify(reasons)}, ${dlqCount} DLQ rows`);
   } finally {
     await env.cleanup();
@@ -74,7 +74,9 @@ test('crash between insert and state write, crash at a random moment, restart: e
     const dead = new Promise<void>((r) => { died = r; });
     first = await start(env, { limits, afterInsert: async () => {
       if (++flushes === 3) {
+        console.log('killing the first sink');
         await first?.kill();
+        console.log('killed');
         died();
       }
     } });

@@ -25,7 +25,7 @@
 
   Tile eviction by event time: the index keeps each tile's expiry, field _hi the entity's
   largest event time in this hash; tiles whose expiry <= _hi are deleted (see evict), and
-  _ev records the largest evicted tile end.
+  _evc records the largest clock an eviction used: tiles expiring after it are all there.
 ]]
 local meta = KEYS[1]
 local markerField = 'o:' .. ARGV[1]
@@ -93,13 +93,7 @@ local function evict(key, index, eventClock)
   if dead < 64 and dead * 8 < live then return end
   local tiles = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock)
   local deadTile = {}
-  local tileMs = tonumber(string.match(key, ':(%d+)$'))
-  local evictedEnd = tonumber(redis.call('HGET', key, '_ev') or '-1')
-  for _, t in ipairs(tiles) do
-    deadTile[t] = true
-    local tileEnd = (tonumber(t, 36) + 1) * tileMs
-    if tileEnd > evictedEnd then evictedEnd = tileEnd end
-  end
+  for _, t in ipairs(tiles) do deadTile[t] = true end
   local del = {}
   for _, f in ipairs(redis.call('HKEYS', key)) do
     local colon = string.find(f, ':', 1, true)
@@ -110,7 +104,9 @@ local function evict(key, index, eventClock)
   end
   if #del > 0 then redis.call('HDEL', key, unpack(del)) end
   redis.call('ZREMRANGEBYSCORE', index, '-inf', eventClock)
-  redis.call('HSET', key, '_ev', tostring(evictedEnd))
+  -- Readers: tiles with expiry <= _evc may be gone; every later tile is complete.
+  local previous = tonumber(redis.call('HGET', key, '_evc') or '-1')
+  if eventClock > previous then redis.call('HSET', key, '_evc', tostring(eventClock)) end
 end
 
 local a = 6

@@ -1,0 +1,63 @@
+// `tessera bench --scenario ingest`: one online worker from a pre-filled topic to
+// committed Redis state, next to the raw kafkajs consume rate of the same topic measured
+// in the same run (a consumer that only counts records).
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/config.js';
+import { startOnlineWorker } from '../streams/online/worker.js';
+import { createKafka } from '../streams/kafka-client.js';
+import { produceGenerated, waitForGroup } from '../streams/test-support.js';
+import { round } from './support.js';
+
+export interface IngestResult {
+  events: number;
+  rawConsumePerSec: number;
+  workerPerSec: number;
+  ratio: number;
+  workerSeconds: number;
+}
+
+async function rawConsume(config: Config, total: number): Promise<number> {
+  const consumer = createKafka(config, 'bench-raw').consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 16 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: config.topics.events, fromBeginning: true });
+  let n = 0;
+  let t0 = 0;
+  const seconds = await new Promise<number>((resolve, reject) => {
+    consumer.run({
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch }) => {
+        if (t0 === 0) t0 = performance.now();
+        n += batch.messages.length;
+        if (n >= total) resolve((performance.now() - t0) / 1000);
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  return total / seconds;
+}
+
+export async function benchIngest(config: Config, prefix: string, events: number, log: (m: string) => void): Promise<IngestResult> {
+  log(`pre-filling ${config.topics.events} with ${events} generated events (real-time spacing: 2,000 events/s of event time)`);
+  await produceGenerated(config, {
+    seed: 'bench-ingest', startMs: Date.now() - Math.ceil(events / 2_000) * 1000 - 60_000, rate: 2_000, count: events,
+    users: 20_000, items: 5_000, late: 0.01, duplicates: 0.01, malformed: 0.01, allowedLatenessMs: config.events.allowedLatenessMs,
+  });
+  log('baseline: raw kafkajs consume of the same topic');
+  const raw = await rawConsume(config, events);
+  log(`  ${Math.round(raw)} records/s`);
+  log('online worker: consume -> decode -> accept -> tiles -> committed Redis state');
+  const groupId = `bench-online-${prefix}`;
+  const t0 = performance.now();
+  let first = 0;
+  const worker = await startOnlineWorker({ config, prefix, groupId, onBatch: () => { if (first === 0) first = performance.now(); } });
+  try {
+    await waitForGroup(createKafka(config, 'bench'), groupId, config.topics.events, 1_800_000);
+  } finally {
+    await worker.stop();
+  }
+  // Measured from the first processed batch: group join time is not ingest throughput.
+  const seconds = (performance.now() - (first || t0)) / 1000;
+  const rate = events / seconds;
+  log(`  ${Math.round(rate)} events/s (${round(seconds, 1)} s)`);
+  return { events, rawConsumePerSec: Math.round(raw), workerPerSec: Math.round(rate), ratio: round(rate / raw, 3), workerSeconds: round(seconds, 1) };
+}

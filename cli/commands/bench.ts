@@ -1,0 +1,78 @@
+// `tessera bench [--scenario NAME] [--json FILE]`: benchmarks on the local stack, each with
+// a baseline measured in the same run (these machines are noisy; ratios matter most).
+// Every scenario uses its own topics and Redis prefix and removes them afterwards.
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { benchFreshness } from '../../bench/freshness.js';
+import { benchIngest } from '../../bench/ingest.js';
+import { machine } from '../../bench/support.js';
+import { loadConfig } from '../../config/config.js';
+import { up } from '../../stack/stack.js';
+import { createRedis } from '../../store/redis-client.js';
+import { deleteTopics, privateConfig } from '../../streams/test-support.js';
+
+const SCENARIOS = ['ingest', 'freshness'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface BenchOptions {
+  scenario: string;
+  json?: string;
+  events: number;
+  rate: number;
+  seconds: number;
+}
+
+class BenchUsageError extends Error {
+  override name = 'BenchUsageError';
+}
+
+async function withPrivateStack<T>(tag: string, run: (c: Awaited<ReturnType<typeof privateConfig>>) => Promise<T>): Promise<T> {
+  const priv = await privateConfig(`bench-${tag}`);
+  try {
+    return await run(priv);
+  } finally {
+    const redis = createRedis(priv.config);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${priv.prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    await deleteTopics(priv.config);
+  }
+}
+
+export function registerBench(program: Command): void {
+  program.command('bench')
+    .description(`benchmarks with same-run baselines; scenarios: ${SCENARIOS.join(', ')}, all`)
+    .option('--scenario <name>', 'which benchmark', 'all')
+    .option('--json <file>', 'also write the results as JSON')
+    .option('--events <n>', 'ingest: events in the pre-filled topic', (v) => Number(v), 500_000)
+    .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
+    .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
+    .action(async (opts: BenchOptions) => {
+      const wanted: Scenario[] = opts.scenario === 'all' ? [...SCENARIOS] : [opts.scenario as Scenario];
+      if (!wanted.every((s) => SCENARIOS.includes(s))) throw new BenchUsageError(`unknown scenario ${JSON.stringify(opts.scenario)}; one of ${SCENARIOS.join(', ')}, all`);
+      const base = loadConfig();
+      await up(base, () => undefined);
+      const log = (m: string) => console.error(`  ${m}`);
+      const results: Record<string, unknown> = { machine: machine(), at: new Date().toISOString() };
+      console.log(`machine: ${results.machine as string}`);
+      for (const scenario of wanted) {
+        console.error(`scenario ${scenario}`);
+        if (scenario === 'ingest') {
+          const r = await withPrivateStack('ingest', ({ config, prefix }) => benchIngest(config, prefix, opts.events, log));
+          results.ingest = r;
+          console.log(`ingest: ${r.events} events; online worker ${r.workerPerSec} events/s vs raw kafkajs consume ${r.rawConsumePerSec} records/s (ratio ${r.ratio})`);
+        } else {
+          const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
+          results.freshness = r;
+          const f = r.featureVisibleMs;
+          const k = r.rawKafkaMs;
+          console.log(`freshness at ${r.rate} events/s: produce -> feature visible p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms (${f.count} probes); raw Kafka produce -> consume p50 ${k.p50} ms, p99 ${k.p99} ms, max ${k.max} ms`);
+        }
+      }
+      if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+    });
+}
