@@ -104,8 +104,8 @@ test('a conflicting partition is neither confirmed nor committed, and is returne
 test('a rebalance during the flush abandons it before the state writes', async () => {
   let current = true;
   const f = fakes({ current: () => current });
-  f.deps.afterInsert = () => {
-    current = false;
+  f.deps.onStep = (step) => {
+    if (step === 'inserted') current = false;
   };
   const res = await flushSnapshot(f.deps, snapshot());
   assert.equal(res.outcome, 'abandoned');

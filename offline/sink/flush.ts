@@ -40,11 +40,13 @@ export interface FlushDeps {
   onFailing(failing: boolean): void;
   /** the user states of `partition` were stored: their markers are the new expected values */
   onStatesStored(partition: number, commits: readonly UserCommit[]): void;
-  /** test hook between the inserts and the state writes (e.g. to simulate a crash there) */
-  afterInsert?: (snap: Snapshot) => Promise<void> | void;
+  /** test hook after each step (e.g. to simulate a crash right there) */
+  onStep?: (step: FlushStep, snap: Snapshot) => Promise<void> | void;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
+
+export type FlushStep = 'inserted' | 'stored' | 'committed';
 
 export interface FlushResult {
   outcome: 'done' | 'abandoned';
@@ -75,7 +77,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
     ...splitByDay(rejectedRows, deps.maxDaysPerInsert).map((rows) => ({ name: REJECTED_TABLE, rows })),
   ];
   let nextInsert = 0;
-  let hookDone = deps.afterInsert === undefined;
+  let inserted = false;
   const stored = new Set<number>();
   const conflicted = new Set<number>();
   let delay = deps.backoff.initialMs;
@@ -94,9 +96,9 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
         deps.metrics.rowsInserted.inc({ table: name }, rows.length);
         deps.metrics.inserts.inc({ table: name });
       }
-      if (!hookDone) {
-        await deps.afterInsert?.(snap);
-        hookDone = true;
+      if (!inserted) {
+        inserted = true;
+        await deps.onStep?.('inserted', snap);
         if (!deps.isCurrent(snap)) return abandon(deps);
       }
       for (const [partition, commits] of snap.commits) {
@@ -117,6 +119,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
     }
   }
   deps.onFailing(false);
+  await deps.onStep?.('stored', snap);
   if (!deps.isCurrent(snap)) return abandon(deps);
 
   const conflictedChunks = snap.chunks.filter((c) => c.kind === 'events' && conflicted.has(c.partition));
@@ -129,6 +132,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
     // deduplicated (rejected_events) when consumed again.
     deps.log.warn({ err: (error as Error).message }, 'offset commit failed; the records will be consumed again and skipped');
   }
+  await deps.onStep?.('committed', snap);
   if (conflictedChunks.length > 0) deps.metrics.conflicts.inc(conflictedChunks.length);
   deps.metrics.flushes.inc({ outcome: 'done' });
   return { outcome: 'done', conflicted: conflictedChunks };

@@ -33,7 +33,7 @@ import { migrate } from '../migrate.js';
 import { AcceptanceStore, stateTtlMs } from './acceptance-store.js';
 import { SinkBuffer, type Snapshot } from './buffer.js';
 import { createBatchHandler } from './consume.js';
-import { flushSnapshot } from './flush.js';
+import { flushSnapshot, type FlushStep } from './flush.js';
 import { confirmCommits, takeCommits, trimUsers, type PartitionUsers } from './judge.js';
 import { createSinkMetrics } from './metrics.js';
 
@@ -57,11 +57,14 @@ export interface SinkLimits {
   stopTimeoutMs: number;
   /** users whose state is kept in memory per partition, beyond which settled ones are forgotten */
   maxCachedUsers: number;
+  /** kafkajs fetch size per partition (a batch never holds more) */
+  fetchBytesPerPartition: number;
 }
 
 export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, 'maxBufferedRows' | 'maxBufferedBytes'>> = Object.freeze({
   flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushMs: 5_000, maxDaysPerInsert: 50,
   backoffInitialMs: 200, backoffMaxMs: 10_000, stopTimeoutMs: 30_000, maxCachedUsers: 200_000,
+  fetchBytesPerPartition: 8 * 1024 * 1024,
 });
 
 export interface OfflineSinkOptions {
@@ -81,8 +84,8 @@ export interface OfflineSinkOptions {
   concurrency?: number;
   /** stop() on SIGTERM/SIGINT (off by default: `tessera run` handles signals for all processes) */
   handleSignals?: boolean;
-  /** test hook between a flush's inserts and its state writes */
-  afterInsert?: (snapshot: Snapshot) => Promise<void> | void;
+  /** test hook after each flush step ('inserted', 'stored', 'committed'), e.g. to crash there */
+  onFlushStep?: (step: FlushStep, snapshot: Snapshot) => Promise<void> | void;
 }
 
 export interface OfflineSink {
@@ -133,8 +136,8 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
     groupId: opts.groupId ?? OFFLINE_GROUP_ID,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    maxBytes: 64 * 1024 * 1024,
+    maxBytesPerPartition: limits.fetchBytesPerPartition,
+    maxBytes: Math.max(64 * 1024 * 1024, limits.fetchBytesPerPartition),
     retry: { retries: 10 },
   });
   const usersOf = (p: number): PartitionUsers => {
@@ -183,7 +186,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
       isCurrent: (s) => s.generation === generation && !killed,
       onFailing: setFailing,
       onStatesStored: (p, commits) => confirmCommits(usersOf(p), commits),
-      afterInsert: opts.afterInsert,
+      onStep: opts.onFlushStep,
     }, snap);
     metrics.flushSeconds.observe((performance.now() - t0) / 1000);
     for (const c of result.conflicted) {

@@ -1,0 +1,10 @@
+// The per-request GraphQL context: who is asking (plugins/use-auth.ts) and how many ids
+// the request has asked for so far (the ids-per-request cap spans every field).
+import type { YogaInitialContext } from 'graphql-yoga';
+import type { Principal } from './auth.js';
+
+export interface ApiContext extends YogaInitialContext {
+  principal?: Principal;
+  /** ids requested by the fields resolved so far */
+  idsRequested?: number;
+}

@@ -1,0 +1,169 @@
+// The GraphQL API (DESIGN §6): graphql-yoga on node:http, port 4000, path /graphql.
+// Everything beyond the schema is a plugin (plugins/use-*.ts): auth, limits,
+// introspection, timeout, error codes, metrics, readiness. GraphiQL (development only)
+// is rendered from local assets (@graphql-yoga/render-graphiql), never from a CDN.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createSchema, createYoga, type GraphiQLOptions, type YogaServerInstance } from 'graphql-yoga';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.js';
+import { childLogger } from '../config/logger.js';
+import { createRegistry, type Registry } from '../core/features/registry.js';
+import { createClickHouse } from '../offline/clickhouse-client.js';
+import { FeatureReader } from '../store/reader.js';
+import { parseApiKeys } from './auth.js';
+import type { ApiContext } from './context.js';
+import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { createApiRedis, ensureRedisReady, redisProblem, watchRedis } from './online.js';
+import { useAuth } from './plugins/use-auth.js';
+import { useErrorCodes } from './plugins/use-error-codes.js';
+import { useIntrospection } from './plugins/use-introspection.js';
+import { useLimits } from './plugins/use-limits.js';
+import { useMetrics } from './plugins/use-metrics.js';
+import { useReadiness } from './plugins/use-readiness.js';
+import { useTimeout } from './plugins/use-timeout.js';
+import { createResolvers } from './resolvers.js';
+import { schemaSDL } from './schema-sdl.js';
+import { FeatureService } from './service.js';
+import { clickHouseOffline, type JobSource, type OfflineSource, type OnlineSource } from './sources.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface CreateApiOptions {
+  config: Config;
+  /** default: the catalog + custom features with the configured lateness */
+  registry?: Registry;
+  /** default: a fail-fast client (online.ts); a given client is not closed by stop() */
+  redis?: Redis;
+  /** Redis key prefix (default config.redis.prefix; tests use their own) */
+  prefix?: string;
+  /** default: offline features from ClickHouse (config.clickhouse) */
+  offline?: OfflineSource;
+  /** default: the Redis FeatureReader */
+  online?: OnlineSource;
+  /** the BullMQ job system; without it job() and the mutations answer NOT_AVAILABLE */
+  jobs?: JobSource;
+  limits?: Partial<ApiLimits>;
+  logger?: Logger;
+  /** the clock (tests) */
+  now?: () => number;
+}
+
+export interface Api {
+  yoga: YogaServerInstance<object, ApiContext>;
+  server: Server;
+  metrics: ApiMetrics;
+  registry: Registry;
+  limits: ApiLimits;
+  /** listens on port (default config.api.port; 0 = any free port) and resolves the bound port */
+  start(port?: number, host?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const DEFAULT_QUERY = `# Send your key: Headers -> {"Authorization": "Bearer <key>"}
+query Example($ids: [String!]!) {
+  features(entity: "user", ids: $ids, names: ["user_views_1h", "user_last_5_items"]) {
+    id asOf source values
+  }
+}
+`;
+
+function memo(render: (opts?: GraphiQLOptions) => string): (opts?: GraphiQLOptions) => string {
+  const cache = new Map<string, string>();
+  return (opts) => {
+    const key = JSON.stringify(opts ?? {});
+    let html = cache.get(key);
+    if (html === undefined) cache.set(key, (html = render(opts)));
+    return html;
+  };
+}
+
+export function createApi(options: CreateApiOptions): Api {
+  const { config } = options;
+  const development = config.mode === 'development';
+  const log = options.logger ?? childLogger('api');
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const keys = parseApiKeys(config.api.keys);
+  const registry = options.registry ?? createRegistry({ latenessMs: config.events.allowedLatenessMs });
+  const metrics = createApiMetrics();
+
+  const ownRedis = options.redis === undefined;
+  const redis = options.redis ?? createApiRedis(config, limits.redisCommandTimeoutMs);
+  const health = watchRedis(redis, (message) => log.warn({ err: message }, 'redis connection error'));
+  const ownClickHouse = options.offline === undefined ? createClickHouse(config, { requestTimeoutMs: limits.requestTimeoutMs }) : undefined;
+  const offline = options.offline ?? clickHouseOffline(ownClickHouse as NonNullable<typeof ownClickHouse>, config.clickhouse.database, {
+    registry, maxFutureMs: config.events.maxFutureMs, timeoutMs: limits.requestTimeoutMs,
+    onQuery: (q) => metrics.offlineQueries.observe(q.ms / 1000),
+  });
+  const online = options.online ?? new FeatureReader(redis, options.prefix ?? config.redis.prefix, registry);
+  const service = new FeatureService({
+    registry, online, offline, metrics, now: options.now,
+    ensureOnline: () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),
+  });
+
+  const yoga = createYoga<object, ApiContext>({
+    schema: createSchema<ApiContext>({
+      typeDefs: schemaSDL(registry),
+      resolvers: createResolvers({ registry, service, limits, jobs: options.jobs }) as never,
+    }),
+    graphqlEndpoint: GRAPHQL_PATH,
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    graphiql: development ? { title: 'Tessera feature store', defaultQuery: DEFAULT_QUERY, defaultHeaders: '{"Authorization": "Bearer <your API key>"}' } : false,
+    renderGraphiQL: memo(renderGraphiQL),
+    maxRequestBodySize: limits.maxBodyBytes,
+    cors: development ? undefined : false,
+    maskedErrors: { isDev: development },
+    logging: {
+      debug: (...args: unknown[]) => log.debug(args.map(String).join(' ')),
+      info: (...args: unknown[]) => log.info(args.map(String).join(' ')),
+      warn: (...args: unknown[]) => log.warn(args.map(String).join(' ')),
+      error: (...args: unknown[]) => log.error({ err: args[0] }, 'graphql error'),
+    },
+    plugins: [
+      useMetrics({ metrics, graphqlEndpoint: GRAPHQL_PATH }),
+      useReadiness({ check: () => redisProblem(redis, limits.redisCommandTimeoutMs, health.lastError) }),
+      useAuth({ keys, metrics }),
+      useErrorCodes(),
+      useLimits(limits, { development }),
+      useIntrospection({ enabled: development }),
+      useTimeout({ ms: limits.requestTimeoutMs }),
+    ],
+  });
+
+  const server = createServer(yoga);
+  server.requestTimeout = limits.requestTimeoutMs + 5_000;
+  server.headersTimeout = 10_000;
+
+  return {
+    yoga, server, metrics, registry, limits,
+    start: (port = config.api.port, host?: string) => new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    }),
+    async stop() {
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (ownRedis) redis.disconnect();
+      await ownClickHouse?.close();
+    },
+  };
+}
+
+/** `tessera run --api`: serves until stop() (the caller handles signals). */
+export async function startApiServer(config: Config): Promise<Api> {
+  const log = childLogger('api');
+  const api = createApi({ config, logger: log });
+  const port = await api.start(config.api.port);
+  log.info({ port, path: GRAPHQL_PATH, mode: config.mode, graphiql: config.mode === 'development' }, 'GraphQL API listening');
+  return api;
+}
