@@ -86,7 +86,7 @@ export function partialError(error: ApiError): ApiError {
 
 /** Registry lookups -> UNKNOWN_FEATURE listing the valid names. */
 export function unknownFeature(name: string, entity: string, valid: readonly string[], other?: string): ApiError {
-  const why = other === undefined ? `unknown feature ${JSON.stringify(name)}` : `feature ${JSON.stringify(name)} is a ${other} feature, not a ${entity} feature`;
+  const why = other === undefined ? `unknown feature ${JSON.stringify(name)}` : `feature ${JSON.stringify(name)} belongs to entity ${other}, not ${entity}`;
   return new ApiError('UNKNOWN_FEATURE', `${why}; valid ${entity} features: ${valid.join(', ')}`, { details: { validNames: valid } });
 }
 

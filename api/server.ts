@@ -101,7 +101,7 @@ export function createApi(options: CreateApiOptions): Api {
   const online = options.online ?? new FeatureReader(redis, options.prefix ?? config.redis.prefix, registry);
   const service = new FeatureService({
     registry, online, offline, metrics, now: options.now,
-    ensureOnline: () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),
+    ensureOnline: options.online ? undefined : () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),
   });
 
   const yoga = createYoga<object, ApiContext>({

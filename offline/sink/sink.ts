@@ -138,6 +138,9 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
     heartbeatInterval: 3_000,
     maxBytesPerPartition: limits.fetchBytesPerPartition,
     maxBytes: Math.max(64 * 1024 * 1024, limits.fetchBytesPerPartition),
+    // Short long-polls: a paused consumer (all partitions) sleeps this long between checks,
+    // and stop() waits for the fetch in flight.
+    maxWaitTimeInMs: 500,
     retry: { retries: 10 },
   });
   const usersOf = (p: number): PartitionUsers => {
@@ -151,13 +154,18 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   };
 
   function updatePause(): void {
-    const want = !killed && (failing || stopping || buffer.rows >= limits.maxBufferedRows || buffer.bytes >= limits.maxBufferedBytes);
+    if (killed) return; // disconnected: kafkajs refuses pause/resume
+    const want = failing || stopping || buffer.rows >= limits.maxBufferedRows || buffer.bytes >= limits.maxBufferedBytes;
     if (want === paused) return;
-    paused = want;
     const topics = [{ topic }, { topic: dlqTopic }];
-    if (want) consumer.pause(topics);
-    else consumer.resume(topics);
-    metrics.paused.set(want ? 1 : 0);
+    try {
+      if (want) consumer.pause(topics);
+      else consumer.resume(topics);
+      paused = want;
+      metrics.paused.set(want ? 1 : 0);
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, want ? 'pause failed' : 'resume failed');
+    }
   }
   const setFailing = (f: boolean): void => {
     failing = f;

@@ -57,6 +57,15 @@ test(`online worker: ${COUNT} generated events -> tiles equal the reference on r
   assert.equal(reasons.late, kinds.late);
   assert.equal(reasons.duplicate, kinds.duplicate);
 
+  // Prometheus metrics agree with what happened.
+  const metrics = await worker.metrics.registry.metrics();
+  assert.match(metrics, new RegExp(`tessera_online_events_in_total\\{[^}]*\\} ${generated.length}\\b`));
+  assert.match(metrics, new RegExp(`tessera_online_events_accepted_total\\{[^}]*\\} ${accepted.length}\\b`));
+  assert.match(metrics, new RegExp(`tessera_online_events_rejected_total\\{[^}]*reason="late"[^}]*\\} ${kinds.late}\\b`));
+  for (const name of ['tessera_online_consumer_lag', 'tessera_online_watermark_delay_seconds', 'tessera_online_batch_size_bucket', 'tessera_online_redis_seconds_bucket']) {
+    assert.ok(metrics.includes(name), `metric ${name} missing`);
+  }
+
   const reader = new FeatureReader(redis, prefix, registry);
   const probes = randomProbes(registry, accepted, 2_000, 'online-e2e');
   const report = await checkProbes(reader, registry, accepted, probes);

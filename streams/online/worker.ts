@@ -44,7 +44,9 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   const topic = opts.topic ?? config.topics.events;
   const registry = opts.registry ?? createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const metrics = createOnlineMetrics();
-  const redis = createRedis(config);
+  // A command timeout well below the group session timeout: a hung Redis turns into errors
+  // and retries with heartbeats, instead of a stuck batch that gets the worker evicted.
+  const redis = createRedis(config, { commandTimeout: 5_000 });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const store = new TileStore(redis, opts.prefix ?? config.redis.prefix, registry);
   const kafka = createKafka(config, 'online');
