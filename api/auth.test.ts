@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApiError } from './errors.js';
-import { ApiKeyConfigError, authenticate, parseApiKeys, requireScope } from './auth.js';
+import { ApiKeyConfigError, authenticate, checkProductionKeys, parseApiKeys, requireScope } from './auth.js';
 
 const keys = parseApiKeys('dev:dev-read-key:read, admin:dev-admin-key:read+admin');
 
@@ -45,4 +45,9 @@ test('requireScope: 403 names the key, the scope needed and the scopes held', ()
   requireScope(dev, 'read', 'queries');
   assert.throws(() => requireScope(dev, 'admin', 'mutations'),
     (e: ApiError) => e.code === 'FORBIDDEN' && e.status === 403 && /"dev" lacks the "admin" scope required for mutations \(it has: read\)/.test(e.message));
+});
+
+test('production refuses the published development keys', () => {
+  assert.throws(() => checkProductionKeys(keys), /published development key\(s\) dev-read-key, dev-admin-key: set your own keys/);
+  checkProductionKeys(parseApiKeys('model:0123456789abcdef:read'));
 });

@@ -57,6 +57,17 @@ export function parseApiKeys(spec: string): KeyRing {
   };
 }
 
+/** The keys of the default TESSERA_API_KEYS (config.ts): refused in production mode. */
+export const DEVELOPMENT_KEYS: readonly string[] = ['dev-read-key', 'dev-admin-key'];
+
+/** Production must not run with the published development keys. */
+export function checkProductionKeys(keys: KeyRing): void {
+  const published = DEVELOPMENT_KEYS.filter((k) => keys.lookup(k) !== undefined);
+  if (published.length > 0) {
+    throw new ApiKeyConfigError(`TESSERA_API_KEYS contains the published development key(s) ${published.join(', ')}: set your own keys in production mode`);
+  }
+}
+
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="tessera"' };
 
 /** The principal of an Authorization header value; throws UNAUTHENTICATED (401). */

@@ -13,7 +13,7 @@ import { childLogger } from '../config/logger.js';
 import { createRegistry, type Registry } from '../core/features/registry.js';
 import { createClickHouse } from '../offline/clickhouse-client.js';
 import { FeatureReader } from '../store/reader.js';
-import { parseApiKeys } from './auth.js';
+import { checkProductionKeys, DEVELOPMENT_KEYS, parseApiKeys, type KeyRing } from './auth.js';
 import type { ApiContext } from './context.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
@@ -58,18 +58,26 @@ export interface Api {
   metrics: ApiMetrics;
   registry: Registry;
   limits: ApiLimits;
+  /** null when the online store (Redis) answers, else why not (what /ready reports) */
+  ready(): Promise<string | null>;
   /** listens on port (default config.api.port; 0 = any free port) and resolves the bound port */
   start(port?: number, host?: string): Promise<number>;
   stop(): Promise<void>;
 }
 
-const DEFAULT_QUERY = `# Send your key: Headers -> {"Authorization": "Bearer <key>"}
-query Example($ids: [String!]!) {
-  features(entity: "user", ids: $ids, names: ["user_views_1h", "user_last_5_items"]) {
-    id asOf source values
-  }
+const DEFAULT_QUERY = `# Tessera feature store. Send a key with scope "read" (Headers below).
+# Typed fields: users(ids, asOf) / items(ids, asOf); generic: features(entity, ids, names, asOf).
+{
+  users(ids: ["u1", "u2"]) { id asOf source user_views_1h user_last_5_items user_cart_rate_24h }
+  features(entity: "item", ids: ["i1"], names: ["item_views_24h", "item_conversion_24h"]) { id source values }
 }
 `;
+
+/** GraphiQL's default headers: the published development read key when it is configured. */
+function graphiqlHeaders(keys: KeyRing): string {
+  const key = keys.lookup(DEVELOPMENT_KEYS[0] as string) ? DEVELOPMENT_KEYS[0] : '<your API key>';
+  return JSON.stringify({ Authorization: `Bearer ${key}` });
+}
 
 function memo(render: (opts?: GraphiQLOptions) => string): (opts?: GraphiQLOptions) => string {
   const cache = new Map<string, string>();
@@ -87,6 +95,7 @@ export function createApi(options: CreateApiOptions): Api {
   const log = options.logger ?? childLogger('api');
   const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const keys = parseApiKeys(config.api.keys);
+  if (!development) checkProductionKeys(keys);
   const registry = options.registry ?? createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const metrics = createApiMetrics();
 
@@ -100,7 +109,7 @@ export function createApi(options: CreateApiOptions): Api {
   });
   const online = options.online ?? new FeatureReader(redis, options.prefix ?? config.redis.prefix, registry);
   const service = new FeatureService({
-    registry, online, offline, metrics, now: options.now,
+    registry, online, offline, metrics, now: options.now, maxFutureMs: config.events.maxFutureMs,
     ensureOnline: options.online ? undefined : () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),
   });
 
@@ -112,7 +121,7 @@ export function createApi(options: CreateApiOptions): Api {
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
-    graphiql: development ? { title: 'Tessera feature store', defaultQuery: DEFAULT_QUERY, defaultHeaders: '{"Authorization": "Bearer <your API key>"}' } : false,
+    graphiql: development ? { title: 'Tessera feature store', defaultQuery: DEFAULT_QUERY, defaultHeaders: graphiqlHeaders(keys) } : false,
     renderGraphiQL: memo(renderGraphiQL),
     maxRequestBodySize: limits.maxBodyBytes,
     cors: development ? undefined : false,
@@ -140,6 +149,7 @@ export function createApi(options: CreateApiOptions): Api {
 
   return {
     yoga, server, metrics, registry, limits,
+    ready: () => redisProblem(redis, limits.redisCommandTimeoutMs, health.lastError),
     start: (port = config.api.port, host?: string) => new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -164,6 +174,8 @@ export async function startApiServer(config: Config): Promise<Api> {
   const log = childLogger('api');
   const api = createApi({ config, logger: log });
   const port = await api.start(config.api.port);
+  const problem = await api.ready();
+  if (problem !== null) log.warn({ problem }, 'online store not reachable yet: feature reads fail with STORE_UNAVAILABLE until it is');
   log.info({ port, path: GRAPHQL_PATH, mode: config.mode, graphiql: config.mode === 'development' }, 'GraphQL API listening');
   return api;
 }

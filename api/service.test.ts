@@ -90,3 +90,14 @@ test('names: deduplicated; unknown or other-entity names list the valid ones', (
   assert.throws(() => svc.resolveNames('user', ['item_views_1h']), (e: ApiError) => /"item_views_1h" belongs to entity item, not user/.test(e.message));
   assert.throws(() => parseEntity('users'), (e: ApiError) => e.code === 'UNKNOWN_ENTITY' && /valid entities: user, item/.test(e.message));
 });
+
+test('asOf too far in the future is refused; an offline source that skips ids is an error, not a silent gap', async () => {
+  const f = fakes({ b: ['user_views_1h'] });
+  const svc = new FeatureService({ registry, online: f.online, offline: { features: async () => new Map() }, now: () => T, maxFutureMs: 60_000 });
+  await assert.rejects(svc.read('user', ['a'], names, T + 60_001), (e: ApiError) => e.code === 'BAD_USER_INPUT' && /is in the future/.test(e.message));
+  assert.equal((await svc.read('user', ['a'], names, T + 60_000)).rows[0]?.source, 'redis');
+  const { offlineError, rows } = await svc.read('user', ['a', 'b'], names, T);
+  assert.equal(offlineError?.code, 'OFFLINE_UNAVAILABLE');
+  assert.match(offlineError?.message ?? '', /returned no values for 1 user\(s\), e.g. "b"/);
+  assert.deepEqual(rows[1]?.unavailable, ['user_views_1h']);
+});

@@ -36,6 +36,8 @@ export interface FeatureServiceOptions {
   metrics?: ApiMetrics;
   /** the clock (tests) */
   now?: () => number;
+  /** asOf may be at most this far ahead of now (values after now are not known yet); default 5 min */
+  maxFutureMs?: number;
   /** awaited before each Redis read: throws when Redis is not connected */
   ensureOnline?: () => Promise<void>;
 }
@@ -68,6 +70,10 @@ export class FeatureService {
   async read(entity: Entity, ids: readonly string[], names: readonly string[], asOf?: number): Promise<FeatureResult> {
     const wallNow = this.now();
     const T = asOf ?? wallNow;
+    const ahead = this.o.maxFutureMs ?? 5 * 60_000;
+    if (T > wallNow + ahead) {
+      throw new ApiError('BAD_USER_INPUT', `asOf ${new Date(T).toISOString()} is in the future (now is ${new Date(wallNow).toISOString()}): feature values are known up to now`);
+    }
     const unique = [...new Set(ids)];
     if (unique.length === 0) return { rows: [] };
     if (names.length === 0) return { rows: ids.map((id) => ({ id, asOf: T, values: {}, source: 'redis', unavailable: [] })) };
@@ -91,6 +97,10 @@ export class FeatureService {
       } catch (error) {
         failure = offlineError(error, `${offlineNames.join(', ')} of ${offlineIds.length} ${entity}(s) at ${new Date(T).toISOString()}`);
         this.o.metrics?.offlineFailures.inc();
+      }
+      const missing = readings.filter((r) => r.inexact.some((n) => !(n in (offline.get(r.id) ?? {})))).map((r) => r.id);
+      if (failure === undefined && missing.length > 0) {
+        failure = new ApiError('OFFLINE_UNAVAILABLE', `offline store returned no values for ${missing.length} ${entity}(s), e.g. ${JSON.stringify(missing[0])}`);
       }
     }
 

@@ -59,7 +59,7 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
     const now = Date.now();
     const t0 = performance.now();
     sentAt.set(user, t0);
-    await probeProducer.send({ topic: config.topics.events, acks: 1, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: now, item_id: item }) }] });
+    await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: now, item_id: item }) }] });
     for (;;) {
       const [r] = await reader.read('user', [user], ['user_last_5_items'], now + 1);
       const v = r?.values.user_last_5_items;

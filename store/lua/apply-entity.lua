@@ -66,9 +66,9 @@ local function same(a, b)
   return a[1] == b[1] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4]
 end
 
-local function topn(key, field, n, json)
+-- Returns the new stored value of a last-N field given its current value (or false).
+local function topn(stored, n, json)
   local items = cjson.decode(json)
-  local stored = redis.call('HGET', key, field)
   if stored then
     for _, it in ipairs(cjson.decode(stored)) do items[#items + 1] = it end
   end
@@ -78,7 +78,7 @@ local function topn(key, field, n, json)
     if #out >= n then break end
     if #out == 0 or not same(out[#out], it) then out[#out + 1] = it end
   end
-  redis.call('HSET', key, field, cjson.encode(out))
+  return cjson.encode(out)
 end
 
 -- Deletes the fields of tiles whose expiry <= the hash's event-time clock. Amortised: the
@@ -123,28 +123,49 @@ for k = 2, #KEYS, 2 do
   local nArgs = tonumber(ARGV[a])
   a = a + 1
   local stop = a + nArgs
-  local clock = tonumber(redis.call('HGET', key, '_hi') or '-1')
+  -- Pass 1: the fields whose current value the ops need, read with ONE HMGET (plus _hi).
+  local readFields = { '_hi' }
+  local j = a
+  while j < stop do
+    local op = ARGV[j]
+    if op ~= 'incr' then readFields[#readFields + 1] = ARGV[j + 1] end
+    j = j + (op == 'topn' and 4 or 3)
+  end
+  local current = {}
+  for i = 1, #readFields, 1000 do
+    local last = math.min(i + 999, #readFields)
+    local values = redis.call('HMGET', key, unpack(readFields, i, last))
+    for k = i, last do current[readFields[k]] = values[k - i + 1] end
+  end
+  local clock = tonumber(current['_hi'] or '-1')
+  -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
+  -- with ONE HSET at the end.
+  local changed = {}
   while a < stop do
     local op, field = ARGV[a], ARGV[a + 1]
     if op == 'incr' then
       redis.call('HINCRBY', key, field, ARGV[a + 2]); a = a + 3
     elseif op == 'max' or op == 'min' then
       local v = ARGV[a + 2]
-      local cur = redis.call('HGET', key, field)
+      local cur = current[field]
       if not cur or (op == 'max' and tonumber(v) > tonumber(cur)) or (op == 'min' and tonumber(v) < tonumber(cur)) then
-        redis.call('HSET', key, field, v)
+        current[field] = v; changed[field] = true
       end
       if op == 'max' and string.sub(field, -3) == ':hi' and tonumber(v) > clock then clock = tonumber(v) end
       a = a + 3
     elseif op == 'setnx' then
-      redis.call('HSETNX', key, field, ARGV[a + 2]); a = a + 3
+      if not current[field] then current[field] = ARGV[a + 2]; changed[field] = true end
+      a = a + 3
     elseif op == 'topn' then
-      topn(key, field, tonumber(ARGV[a + 2]), ARGV[a + 3]); a = a + 4
+      current[field] = topn(current[field], tonumber(ARGV[a + 2]), ARGV[a + 3]); changed[field] = true
+      a = a + 4
     else
       return redis.error_reply('ERR apply-entity: unknown op ' .. tostring(op))
     end
   end
-  redis.call('HSET', key, '_hi', tostring(clock))
+  local hset = { '_hi', tostring(clock) }
+  for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
+  for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', index, ttl)

@@ -46,7 +46,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   const metrics = createOnlineMetrics();
   // A command timeout well below the group session timeout: a hung Redis turns into errors
   // and retries with heartbeats, instead of a stuck batch that gets the worker evicted.
-  const redis = createRedis(config, { commandTimeout: 5_000 });
+  const redis = createRedis(config, { commandTimeout: 15_000 });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const store = new TileStore(redis, opts.prefix ?? config.redis.prefix, registry);
   const kafka = createKafka(config, 'online');
