@@ -7,22 +7,35 @@ import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import type { ClickEvent } from '../core/event.js';
 import { createRegistry } from '../core/features/registry.js';
+import { FeatureReader } from '../store/reader.js';
 import { createRedis } from '../store/redis-client.js';
 import { acceptedEvents, codes, dropPrefix, gql, referenceOf, startTestApi, testConfig, testPrefix, writeTiles, type TestApi } from './test-support.js';
 
 const registry = createRegistry({ latenessMs: 10 * 60_000 });
 const prefix = testPrefix('chdown');
 const NOW = Date.now();
+const names = registry.forEntity('user').map((d) => d.name);
 let redis: Redis;
 let t: TestApi;
 let accepted: ClickEvent[];
 let users: string[];
+/** a past time where Redis answers some of the users' features exactly and not others */
+let pastT: number;
 
 before(async () => {
   accepted = acceptedEvents('api-ch-down', NOW - 4 * 3600_000, 4 * 3600 - 120, { users: 10 });
   users = [...new Set(accepted.map((e) => e.user_id))].slice(0, 5);
   redis = createRedis(testConfig());
   await writeTiles(redis, prefix, registry, accepted);
+  const reader = new FeatureReader(redis, prefix, registry);
+  for (const e of accepted.filter((x) => x.user_id === users[0] && x.event_time < NOW - 3600_000)) {
+    const rows = await reader.read('user', users, names, e.event_time + 1);
+    if (rows.some((r) => r.inexact.length > 0) && rows.some((r) => r.inexact.length < names.length)) {
+      pastT = e.event_time + 1;
+      break;
+    }
+  }
+  assert.ok(pastT !== undefined, 'the data has a past time Redis cannot fully answer');
   t = await startTestApi({ config: testConfig({ TESSERA_CLICKHOUSE_URL: 'http://127.0.0.1:1' }), registry, prefix });
 });
 after(async () => {
@@ -31,7 +44,6 @@ after(async () => {
   await redis.quit();
 });
 
-const names = registry.forEntity('user').map((d) => d.name);
 
 test('latest reads are served by Redis alone', async () => {
   const expected = referenceOf(registry, accepted);
@@ -45,7 +57,7 @@ test('latest reads are served by Redis alone', async () => {
 });
 
 test('a past read needing ClickHouse fails fast with OFFLINE_UNAVAILABLE', async () => {
-  const asOf = new Date(NOW - 2 * 3600_000 + 17_000).toISOString();
+  const asOf = new Date(pastT).toISOString();
   const r = await gql(t.url, 'query($ids: [String!]!, $n: [String!]!, $t: DateTime) { features(entity: "user", ids: $ids, names: $n, asOf: $t) { id source values } }', { variables: { ids: users, n: names, t: asOf } });
   assert.equal(r.status, 503);
   assert.deepEqual(codes(r), ['OFFLINE_UNAVAILABLE']);
@@ -54,7 +66,7 @@ test('a past read needing ClickHouse fails fast with OFFLINE_UNAVAILABLE', async
 });
 
 test('a typed past read returns what Redis answered, null + error for the rest', async () => {
-  const asOf = new Date(NOW - 2 * 3600_000 + 17_000).toISOString();
+  const asOf = new Date(pastT).toISOString();
   const r = await gql(t.url, `query($ids: [String!]!, $t: DateTime) { users(ids: $ids, asOf: $t) { id source ${names.join(' ')} } }`, { variables: { ids: users, t: asOf } });
   assert.equal(r.status, 200, 'a partial result');
   assert.ok(r.body.errors.length > 0);

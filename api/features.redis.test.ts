@@ -39,6 +39,7 @@ const namesOf = (entity: Entity): string[] => registry.forEntity(entity).map((d)
 
 before(async () => {
   accepted = acceptedEvents('api-features', NOW - 6 * 3600_000, 6 * 3600 - 180);
+  assert.ok(Math.max(...accepted.map((e) => e.event_time)) < NOW, 'no event after now');
   expected = referenceOf(registry, accepted);
   redis = createRedis(testConfig());
   await writeTiles(redis, prefix, registry, accepted);

@@ -62,7 +62,7 @@ export async function gql(url: string, query: string, opts: { key?: string | nul
 /** The codes of a response's errors. */
 export const codes = (r: GqlResponse): string[] => ((r.body?.errors ?? []) as { extensions?: { code?: string } }[]).map((e) => e.extensions?.code ?? '?');
 
-/** Accepted events of a generated stream (late, duplicate and malformed records dropped by the reference rules). */
+/** Accepted events of a generated stream in [startMs, startMs + durationS) (late, duplicate and malformed records dropped by the reference rules). */
 export function acceptedEvents(seed: string, startMs: number, durationS: number, o: { users?: number; items?: number; rate?: number; latenessMs?: number } = {}): ClickEvent[] {
   const latenessMs = o.latenessMs ?? 10 * 60_000;
   const decoded: ClickEvent[] = [];
@@ -73,7 +73,9 @@ export function acceptedEvents(seed: string, startMs: number, durationS: number,
     const res = decodeEvent(r.value, r.clockMs);
     if (res.ok) decoded.push(res.event);
   }
-  return referenceAccept(decoded, latenessMs);
+  // The generator's clock can run past durationS; cut there so "latest" reads see no future event.
+  const end = startMs + durationS * 1000;
+  return referenceAccept(decoded, latenessMs).filter((e) => e.event_time < end);
 }
 
 /** Writes the tiles of these accepted events into Redis under `prefix`, through TileStore (one batch). */

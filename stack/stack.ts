@@ -30,10 +30,24 @@ export async function up(config: Config, log: (m: string) => void): Promise<UpRe
     const outcome = await s.start(log);
     return { service: s.name, outcome, ms: Date.now() - t0 };
   }));
-  await ensureTopics(config);
-  await ensureDatabase(config);
+  // A freshly started KRaft broker answers metadata before it can host new partitions;
+  // retry topic creation briefly instead of failing the first `up` of a machine.
+  await retrying('create topics', () => ensureTopics(config), 30_000);
+  await retrying('create database', () => ensureDatabase(config), 30_000);
   fs.writeFileSync(path.join(config.dataDir, 'stack.json'), JSON.stringify({ up: new Date().toISOString(), results }, null, 2));
   return results;
+}
+
+async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
 }
 
 /** Stops only the processes `up` started (those with pid files under the data folder). */

@@ -5,7 +5,6 @@ import { sql, table, int64, str, type Sql } from '../sql.js';
 // eslint-disable-next-line
 const ident0 = (text: string): Sql => { const f = sql``; Object.defineProperty(f, 'text', { get: () => text }); return f; };
 import { featureQuery } from './query.js';
-import { sourceNeeds, sourceQuery } from './source.js';
 import { defaultRegistry } from '../../core/features/registry.js';
 const N = Number(process.env.N ?? 1_000_000), L = Number(process.env.L ?? 1_000_000), U = 50_000, I = 20_000;
 const base = Date.UTC(2024, 0, 1), span = 3 * 86_400_000;
@@ -19,30 +18,17 @@ try {
       ${int64(base)} + intDiv(number * ${int64(span)}, ${int64(N)}) AS et, et, concat('i', toString(toUInt32(${int64(I)} * pow(rand(3) / 4294967296, 2)))), concat('c', toString(rand(4) % 50)),
       (rand(5) % 100000) / 100, (rand(5) % 100000) * 10000, 1 + rand(6) % 3, 0, number, 0 FROM numbers(${int64(N)})`);
   console.log('events inserted', (Date.now() - t0) / 1000);
-  await execute(ch, sql`CREATE TABLE ${table(t.db, 'labels_b')} (_eid String, _T Int64) ENGINE = Memory`);
-  await execute(ch, sql`INSERT INTO ${table(t.db, 'labels_b')} SELECT concat('u', toString(toUInt32(${int64(U)} * pow(rand(7) / 4294967296, 2)))), ${int64(base + 86_400_000)} + rand(8) % ${int64(2 * 86_400_000)} FROM numbers(${int64(L)})`);
+  await execute(ch, sql`CREATE TABLE ${table(t.db, 'labels_b')} (_lid UInt64, _eid String, _T Int64) ENGINE = Memory`);
+  await execute(ch, sql`INSERT INTO ${table(t.db, 'labels_b')} SELECT number, concat('u', toString(toUInt32(${int64(U)} * pow(rand(7) / 4294967296, 2)))), ${int64(base + 86_400_000)} + rand(8) % ${int64(2 * 86_400_000)} FROM numbers(${int64(L)})`);
   const reg = defaultRegistry();
   for (const entity of ['user', 'item'] as const) {
-    if (entity === 'item') await execute(ch, sql`INSERT INTO ${table(t.db, 'labels_b')} SELECT concat('i', toString(toUInt32(${int64(I)} * pow(rand(9) / 4294967296, 2)))), ${int64(base + 86_400_000)} + rand(10) % ${int64(2 * 86_400_000)} FROM numbers(${int64(L)})`);
+    if (entity === 'item') await execute(ch, sql`INSERT INTO ${table(t.db, 'labels_b')} SELECT number + 10000000, concat('i', toString(toUInt32(${int64(I)} * pow(rand(9) / 4294967296, 2)))), ${int64(base + 86_400_000)} + rand(10) % ${int64(2 * 86_400_000)} FROM numbers(${int64(L)})`);
     const defs = reg.forEntity(entity);
-    const q = featureQuery({ db: t.db, entity, defs, lookup: (n) => reg.get(n), labels: sql`SELECT _eid, _T FROM ${table(t.db, 'labels_b')} WHERE _eid LIKE ${str(entity === 'user' ? 'u%' : 'i%')}`, minT: base + 86_400_000, maxT: base + span, sessions: 'bounded', maxFutureMs: 300000 });
+    const q = featureQuery({ db: t.db, entity, defs, lookup: (n) => reg.get(n), labels: sql`SELECT _lid, _eid, _T FROM ${table(t.db, 'labels_b')} WHERE _eid LIKE ${str(entity === 'user' ? 'u%' : 'i%')}`, minT: base + 86_400_000, maxT: base + span, sessions: 'bounded', maxFutureMs: 300000 });
     for (const threads of (process.env.THREADS ?? '2').split(',').filter(Boolean)) {
       t0 = Date.now();
       const r = await selectRows(ch, sql`SELECT count() AS n, sum(_flag) AS flagged FROM (${q})`, { max_threads: threads, max_memory_usage: '12000000000', max_query_size: '67108864', join_use_nulls: 0 } as never);
       console.log(entity, defs.length, 'features', L, 'labels', 'threads', threads, (Date.now() - t0) / 1000, 's', JSON.stringify(r));
-    }
-    const tiles = defs.filter((d) => d.aggregation !== 'ratio') as never[];
-    const source = sourceQuery(t.db, sourceNeeds(entity, tiles), sql`SELECT _eid FROM ${table(t.db, 'labels_b')}`, { from: base, to: base + span, maxFutureMs: 0 });
-    const labels = sql`SELECT DISTINCT _eid, _T FROM ${table(t.db, 'labels_b')} WHERE _eid LIKE ${str(entity === 'user' ? 'u%' : 'i%')}`;
-    for (const [name, qq] of [
-      ['source', sql`SELECT count() AS n FROM (${source})`],
-      ['join', sql`SELECT count() AS n FROM (${source}) ALL INNER JOIN (${labels}) USING _eid`],
-      ['join+where', sql`SELECT count() AS n FROM (${source}) ALL INNER JOIN (${labels}) USING _eid WHERE _t < _T AND _t >= _T - ${int64(entity === 'user' ? 7 * 86400000 + 3600000 : 86400000 + 300000)}`],
-      ['join+where+group', sql`SELECT count() AS n FROM (SELECT _eid, _T, count() FROM (${source}) ALL INNER JOIN (${labels}) USING _eid WHERE _t < _T AND _t >= _T - ${int64(entity === 'user' ? 7 * 86400000 + 3600000 : 86400000 + 300000)} GROUP BY _eid, _T)`],
-    ] as const) {
-      t0 = Date.now();
-      const j = await selectRows(ch, qq, { max_threads: 2, max_memory_usage: '12000000000' } as never);
-      console.log(' ', name, JSON.stringify(j), (Date.now() - t0) / 1000);
     }
   }
 } finally { await t.drop(); }

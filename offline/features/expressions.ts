@@ -26,6 +26,11 @@ export interface ExprOptions {
    */
   sessions: 'bounded' | 'unbounded';
   lookup: (name: string) => FeatureDefinition;
+  /**
+   * A window bound (an expression of _T only) as a column of the labels: computed once per
+   * label instead of once per joined event row. Default: the expression itself.
+   */
+  bound?: (expr: Sql) => Sql;
 }
 
 export function timeColumn(def: TileFeature): Sql {
@@ -70,18 +75,19 @@ export function scopeCondition(def: TileFeature): Sql {
 export function windowCondition(def: TileFeature, opts: ExprOptions): Sql {
   const t = timeColumn(def);
   const w = def.window;
-  const before = (end: Sql): Sql => sql`${t} < ${end}`;
+  const bound = opts.bound ?? ((x: Sql) => x);
+  const within = (start: Sql, end: Sql): Sql => sql`${t} >= ${bound(start)} AND ${t} < ${end === T_COL ? T_COL : bound(end)}`;
   switch (w.kind) {
     case 'sliding':
-      return sql`${t} >= ${floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs)} AND ${before(T_COL)}`;
+      return within(floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs), T_COL);
     case 'tumbling': case 'hopping': {
       const end = floorSql(T_COL, w.kind === 'tumbling' ? w.sizeMs : w.slideMs);
-      return sql`${t} >= ${end} - ${int64(w.sizeMs)} AND ${before(end)}`;
+      return within(sql`${end} - ${int64(w.sizeMs)}`, end);
     }
     case 'recency':
-      return sql`${t} >= ${T_COL} - ${int64(w.horizonMs)} AND ${before(T_COL)}`;
+      return within(sql`${T_COL} - ${int64(w.horizonMs)}`, T_COL);
     case 'session':
-      return opts.sessions === 'unbounded' ? before(T_COL) : sql`${t} >= ${T_COL} - ${int64(sessionScanMs(def))} AND ${before(T_COL)}`;
+      return opts.sessions === 'unbounded' ? sql`${t} < ${T_COL}` : within(sql`${T_COL} - ${int64(sessionScanMs(def))}`, T_COL);
   }
 }
 

@@ -12,7 +12,7 @@ import { DEFAULT_EVENT_LIMITS } from '../../core/event.js';
 import { outputType, type Entity, type FeatureDefinition, type FeatureValue } from '../../core/features/definition.js';
 import { defaultRegistry, type Registry } from '../../core/features/registry.js';
 import { execute, insertRows, selectRows } from '../query.js';
-import { array, int64, sql, str, table, tuple, wellFormed, type Sql } from '../sql.js';
+import { array, int64, sql, str, table, tuple, uint64, wellFormed, type Sql } from '../sql.js';
 import { featureQuery } from './query.js';
 
 export interface OfflineFeatureOptions {
@@ -44,7 +44,8 @@ export class OfflineFeatureError extends Error {
   override name = 'OfflineFeatureError';
 }
 
-type Row = Record<string, unknown> & { _eid: string; _T: string | number; _flag: number | string };
+type Row = Record<string, unknown> & { _lid: string | number; _flag: number | string };
+type Label = LabelPair & { lid: number };
 
 const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
@@ -73,14 +74,24 @@ export async function offlineFeaturesAt(client: ClickHouseClient, db: string, en
   }
   if (pairs.length === 0 || defs.length === 0) return pairs.map((p) => ({ id: p.id, T: p.T, values: {} }));
 
-  const run = (labels: readonly LabelPair[], sessions: 'bounded' | 'unbounded') =>
-    runQuery(client, db, entity, labels, defs, registry, sessions, options);
-  const rows = await run(pairs, 'bounded');
-  const flagged = [...rows.values()].filter((r) => Number(r._flag) === 1).map((r) => ({ id: r._eid, T: Number(r._T) }));
-  if (flagged.length > 0) for (const [k, r] of await run(flagged, 'unbounded')) rows.set(k, r);
+  // One label per distinct (id, T), numbered: the query groups and joins by that number.
+  const distinct = new Map<string, Label>();
+  const lidOf = pairs.map((p) => {
+    const id = wellFormed(p.id);
+    const k = key(id, p.T);
+    let label = distinct.get(k);
+    if (label === undefined) distinct.set(k, (label = { id, T: p.T, lid: distinct.size }));
+    return label.lid;
+  });
+  const labels = [...distinct.values()];
+  const run = (subset: readonly Label[], sessions: 'bounded' | 'unbounded') =>
+    runQuery(client, db, entity, subset, defs, registry, sessions, options);
+  const rows = await run(labels, 'bounded');
+  const flagged = labels.filter((l) => Number(rows.get(l.lid)?._flag ?? 0) === 1);
+  if (flagged.length > 0) for (const [lid, r] of await run(flagged, 'unbounded')) rows.set(lid, r);
 
-  return pairs.map((p) => {
-    const row = rows.get(key(wellFormed(p.id), p.T));
+  return pairs.map((p, i) => {
+    const row = rows.get(lidOf[i] as number);
     if (row === undefined) throw new OfflineFeatureError(`no result row for ${JSON.stringify(p.id)} at ${p.T}`);
     return { id: p.id, T: p.T, values: Object.fromEntries(defs.map((d) => [d.name, decodeValue(d, row[d.name])])) };
   });
@@ -88,8 +99,8 @@ export async function offlineFeaturesAt(client: ClickHouseClient, db: string, en
 
 const key = (id: string, T: number | string): string => `${T}\u0000${id}`;
 
-async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pairs: readonly LabelPair[], defs: readonly FeatureDefinition[],
-  registry: Registry, sessions: 'bounded' | 'unbounded', options: OfflineFeatureOptions): Promise<Map<string, Row>> {
+async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pairs: readonly Label[], defs: readonly FeatureDefinition[],
+  registry: Registry, sessions: 'bounded' | 'unbounded', options: OfflineFeatureOptions): Promise<Map<number, Row>> {
   const Ts = pairs.map((p) => p.T);
   const minT = Ts.reduce((a, b) => Math.min(a, b));
   const maxT = Ts.reduce((a, b) => Math.max(a, b));
@@ -103,30 +114,30 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
     const t0 = performance.now();
     const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });
     options.onQuery?.({ labels: pairs.length, sessions, ms: performance.now() - t0 });
-    return new Map(rows.map((r) => [key(r._eid, r._T), r]));
+    return new Map(rows.map((r) => [Number(r._lid), r]));
   } finally {
     await staged?.drop();
   }
 }
 
-/** `SELECT _eid, _T` over an array literal of (id, T) tuples. */
-export function literalLabels(pairs: readonly LabelPair[]): Sql {
-  const tuples = pairs.map((p) => tuple([str(wellFormed(p.id)), int64(p.T)]));
-  return sql`SELECT tupleElement(_p, 1) AS _eid, toInt64(tupleElement(_p, 2)) AS _T FROM (SELECT arrayJoin(${array(tuples)}) AS _p)`;
+/** `SELECT _lid, _eid, _T` over an array literal of (lid, id, T) tuples. */
+export function literalLabels(labels: readonly Label[]): Sql {
+  const tuples = labels.map((l) => tuple([uint64(l.lid), str(wellFormed(l.id)), int64(l.T)]));
+  return sql`SELECT toUInt64(tupleElement(_p, 1)) AS _lid, tupleElement(_p, 2) AS _eid, toInt64(tupleElement(_p, 3)) AS _T FROM (SELECT arrayJoin(${array(tuples)}) AS _p)`;
 }
 
 /** A Memory table holding the pairs (dropped by `drop`), for label sets too large for a literal. */
-async function stageLabels(client: ClickHouseClient, db: string, pairs: readonly LabelPair[]): Promise<{ labels: Sql; drop: () => Promise<void> }> {
+async function stageLabels(client: ClickHouseClient, db: string, labels: readonly Label[]): Promise<{ labels: Sql; drop: () => Promise<void> }> {
   const name = `_tessera_labels_${randomBytes(6).toString('hex')}`;
-  await execute(client, sql`CREATE TABLE ${table(db, name)} (_eid String, _T Int64) ENGINE = Memory`);
+  await execute(client, sql`CREATE TABLE ${table(db, name)} (_lid UInt64, _eid String, _T Int64) ENGINE = Memory`);
   try {
-    await insertRows(client, table(db, name), pairs.map((p) => ({ _eid: wellFormed(p.id), _T: p.T })));
+    await insertRows(client, table(db, name), labels.map((l) => ({ _lid: l.lid, _eid: wellFormed(l.id), _T: l.T })));
   } catch (error) {
     await execute(client, sql`DROP TABLE IF EXISTS ${table(db, name)}`);
     throw error;
   }
   return {
-    labels: sql`SELECT _eid, _T FROM ${table(db, name)}`,
+    labels: sql`SELECT _lid, _eid, _T FROM ${table(db, name)}`,
     drop: () => execute(client, sql`DROP TABLE IF EXISTS ${table(db, name)}`),
   };
 }
