@@ -3,7 +3,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { childLogger } from '../../config/logger.js';
-import { startOnlineWorker } from '../../streams/online/worker.js';
+import { startApiServer } from '../../api/server.js';
+import { startOnlineWorker, type OnlineWorker } from '../../streams/online/worker.js';
 import { serveMetrics } from '../metrics-server.js';
 
 interface RunOptions {
@@ -31,12 +32,21 @@ export function registerRun(program: Command): void {
       const log = childLogger('run');
       const none = !opts.online && !opts.offline && !opts.api && !opts.jobs;
       const wanted = { online: none || opts.online, offline: none || opts.offline, api: none || opts.api, jobs: none || opts.jobs };
-      const missing = (['offline', 'api', 'jobs'] as const).filter((k) => wanted[k]);
+      const missing = (['offline', 'jobs'] as const).filter((k) => wanted[k]);
       if (missing.length > 0 && !none) throw new NotYetAvailableError(`--${missing.join(', --')} is not available in this build yet`);
-      if (missing.length > 0) log.warn({ missing }, 'running the online worker only: the other processes are not in this build yet');
+      if (missing.length > 0) log.warn({ missing }, 'not in this build yet; running the others');
 
-      const online = await startOnlineWorker({ config, groupId: opts.group });
-      const metricsServer = config.metricsPort > 0 ? serveMetrics(config.metricsPort, [online.metrics.registry]) : undefined;
+      const stops: Array<() => Promise<void>> = [];
+      let online: OnlineWorker | undefined;
+      if (wanted.online) {
+        online = await startOnlineWorker({ config, groupId: opts.group });
+        stops.push(() => (online as OnlineWorker).stop());
+      }
+      if (wanted.api) {
+        const api = await startApiServer(config);
+        stops.push(() => api.stop());
+      }
+      const metricsServer = online && config.metricsPort > 0 ? serveMetrics(config.metricsPort, [online.metrics.registry]) : undefined;
       log.info({ metrics: config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off' }, 'running');
 
       await new Promise<void>((resolve) => {
@@ -47,7 +57,7 @@ export function registerRun(program: Command): void {
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
       });
-      await online.stop();
+      for (const stop of stops.reverse()) await stop();
       metricsServer?.close();
       log.info('stopped');
     });

@@ -61,7 +61,7 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
     if (b === undefined) bounds.set(expr.text, (b = { name: ident(`_b${bounds.size}`), expr }));
     return b.name;
   };
-  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup, bound };
+  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup, ...(process.env.TESSERA_BOUNDS === '1' ? { bound } : {}) };
   const tiles = tileFeaturesOf(o.defs, o.lookup);
   const byEvent = maxLookback(tiles.filter((d) => (d.time ?? 'event') === 'event').map((d) => lookbackMs(d, opts)));
   const byIngest = maxLookback(tiles.filter((d) => d.time === 'ingestion').map((d) => lookbackMs(d, opts)));
