@@ -44,7 +44,7 @@ async function retrying<T>(what: string, fn: () => Promise<T>, timeoutMs: number
     try {
       return await fn();
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

@@ -26,11 +26,6 @@ export interface ExprOptions {
    */
   sessions: 'bounded' | 'unbounded';
   lookup: (name: string) => FeatureDefinition;
-  /**
-   * A window bound (an expression of _T only) as a column of the labels: computed once per
-   * label instead of once per joined event row. Default: the expression itself.
-   */
-  bound?: (expr: Sql) => Sql;
 }
 
 export function timeColumn(def: TileFeature): Sql {
@@ -75,8 +70,7 @@ export function scopeCondition(def: TileFeature): Sql {
 export function windowCondition(def: TileFeature, opts: ExprOptions): Sql {
   const t = timeColumn(def);
   const w = def.window;
-  const bound = opts.bound ?? ((x: Sql) => x);
-  const within = (start: Sql, end: Sql): Sql => sql`${t} >= ${bound(start)} AND ${t} < ${end === T_COL ? T_COL : bound(end)}`;
+  const within = (start: Sql, end: Sql): Sql => sql`${t} >= ${start} AND ${t} < ${end}`;
   switch (w.kind) {
     case 'sliding':
       return within(floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs), T_COL);

@@ -13,7 +13,6 @@
 // - labels and events also meet on a time bucket (B = lookback / 4; an event is copied into
 //   the buckets of every T it can matter to), so a label only meets events from about
 //   lookback + B before it, however long the span of all labels is;
-// - window bounds are computed once per label (columns of the labels side), not per pair;
 // - the label is grouped by a numeric id instead of (String, T).
 import type { Entity, FeatureDefinition } from '../../core/features/definition.js';
 import { ident, int64, join, sql, type Sql } from '../sql.js';
@@ -55,13 +54,7 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
   for (const def of o.defs) {
     if (def.entity !== o.entity) throw new RangeError(`${def.name} is a ${def.entity} feature, not a ${o.entity} feature`);
   }
-  const bounds = new Map<string, { name: Sql; expr: Sql }>();
-  const bound = (expr: Sql): Sql => {
-    let b = bounds.get(expr.text);
-    if (b === undefined) bounds.set(expr.text, (b = { name: ident(`_b${bounds.size}`), expr }));
-    return b.name;
-  };
-  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup, ...(process.env.TESSERA_BOUNDS === '1' ? { bound } : {}) };
+  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup };
   const tiles = tileFeaturesOf(o.defs, o.lookup);
   const byEvent = maxLookback(tiles.filter((d) => (d.time ?? 'event') === 'event').map((d) => lookbackMs(d, opts)));
   const byIngest = maxLookback(tiles.filter((d) => d.time === 'ingestion').map((d) => lookbackMs(d, opts)));
@@ -86,7 +79,7 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
     to: o.maxT,
     maxFutureMs: o.maxFutureMs,
   });
-  const labelCols = [LABEL_KEY, LABEL_ID, LABEL_T, ...[...bounds.values()].map((b) => sql`${b.expr} AS ${b.name}`)];
+  const labelCols = [LABEL_KEY, LABEL_ID, LABEL_T];
   let events = source;
   let joinKey = LABEL_ID;
   if (bucketMs !== null && widest !== null) {
