@@ -18,7 +18,8 @@ import { decodeAll, deleteTopics, privateConfig, produceGenerated, readTopic, wa
 import { startOnlineWorker } from './worker.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const PORT = 16000 + (process.pid % 1000);
+// A throwaway Redis of this test only (17000-17999: clear of every port the stack uses).
+const PORT = 17000 + (process.pid % 1000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-redis-'));
 
 function startRedis(): ChildProcess {
