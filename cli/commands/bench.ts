@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { benchFreshness } from '../../bench/freshness.js';
 import { benchIngest } from '../../bench/ingest.js';
+import { benchServe, formatServe } from '../../bench/serve.js';
 import { machine } from '../../bench/support.js';
 import { loadConfig } from '../../config/config.js';
 import { up } from '../../stack/stack.js';
 import { createRedis } from '../../store/redis-client.js';
 import { deleteTopics, privateConfig } from '../../streams/test-support.js';
 
-const SCENARIOS = ['ingest', 'freshness'] as const;
+const SCENARIOS = ['ingest', 'freshness', 'serve'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface BenchOptions {
@@ -20,6 +21,7 @@ interface BenchOptions {
   events: number;
   rate: number;
   seconds: number;
+  serveSeconds: number;
 }
 
 class BenchUsageError extends Error {
@@ -51,6 +53,7 @@ export function registerBench(program: Command): void {
     .option('--events <n>', 'ingest: events in the pre-filled topic', (v) => Number(v), 500_000)
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
+    .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
     .action(async (opts: BenchOptions) => {
       const wanted: Scenario[] = opts.scenario === 'all' ? [...SCENARIOS] : [opts.scenario as Scenario];
       if (!wanted.every((s) => SCENARIOS.includes(s))) throw new BenchUsageError(`unknown scenario ${JSON.stringify(opts.scenario)}; one of ${SCENARIOS.join(', ')}, all`);
@@ -65,6 +68,10 @@ export function registerBench(program: Command): void {
           const r = await withPrivateStack('ingest', ({ config, prefix }) => benchIngest(config, prefix, opts.events, log));
           results.ingest = r;
           console.log(`ingest: ${r.events} events; online worker ${r.workerPerSec} events/s vs raw kafkajs consume ${r.rawConsumePerSec} records/s (ratio ${r.ratio})`);
+        } else if (scenario === 'serve') {
+          const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds }, log));
+          results.serve = r;
+          console.log(formatServe(r));
         } else {
           const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
           results.freshness = r;

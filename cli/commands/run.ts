@@ -1,9 +1,11 @@
 // `tessera run [--online] [--offline] [--api] [--jobs]`: the long-running processes.
 // SIGTERM/SIGINT stop them gracefully (the current batch finishes and is committed).
 import type { Command } from 'commander';
+import type { Registry } from 'prom-client';
 import { loadConfig } from '../../config/config.js';
 import { childLogger } from '../../config/logger.js';
 import { startApiServer } from '../../api/server.js';
+import { startOfflineSink } from '../../offline/sink/sink.js';
 import { startOnlineWorker, type OnlineWorker } from '../../streams/online/worker.js';
 import { serveMetrics } from '../metrics-server.js';
 
@@ -32,21 +34,28 @@ export function registerRun(program: Command): void {
       const log = childLogger('run');
       const none = !opts.online && !opts.offline && !opts.api && !opts.jobs;
       const wanted = { online: none || opts.online, offline: none || opts.offline, api: none || opts.api, jobs: none || opts.jobs };
-      const missing = (['offline', 'jobs'] as const).filter((k) => wanted[k]);
+      const missing = (['jobs'] as const).filter((k) => wanted[k]);
       if (missing.length > 0 && !none) throw new NotYetAvailableError(`--${missing.join(', --')} is not available in this build yet`);
       if (missing.length > 0) log.warn({ missing }, 'not in this build yet; running the others');
 
       const stops: Array<() => Promise<void>> = [];
+      const registries: Registry[] = [];
       let online: OnlineWorker | undefined;
       if (wanted.online) {
         online = await startOnlineWorker({ config, groupId: opts.group });
         stops.push(() => (online as OnlineWorker).stop());
+        registries.push(online.metrics.registry);
+      }
+      if (wanted.offline) {
+        const sink = await startOfflineSink({ config });
+        stops.push(() => sink.stop());
+        registries.push(sink.metrics);
       }
       if (wanted.api) {
         const api = await startApiServer(config);
         stops.push(() => api.stop());
       }
-      const metricsServer = online && config.metricsPort > 0 ? serveMetrics(config.metricsPort, [online.metrics.registry]) : undefined;
+      const metricsServer = registries.length > 0 && config.metricsPort > 0 ? serveMetrics(config.metricsPort, registries) : undefined;
       log.info({ metrics: config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off' }, 'running');
 
       await new Promise<void>((resolve) => {

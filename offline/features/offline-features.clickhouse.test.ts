@@ -69,14 +69,19 @@ for (const entity of ['user', 'item'] as const) {
     const pairs = pairsFor(entity, times, 12, `pairs-${entity}`);
     const events = byEntity(accepted);
     const stats: CompareStats = { probes: 0, nonEmpty: {} };
-    // Literal labels, then the same through a staged Memory table: same answers.
+    // Literal labels, then the same staged in a Memory table and split into 3 queries: same answers.
     const fallbacks: number[] = [];
     const onQuery = (q: { labels: number; sessions: string }) => { if (q.sessions === 'unbounded') fallbacks.push(q.labels); };
     const literal = await offlineFeaturesAt(ch, t.db, entity, pairs, names, { registry, onQuery });
     if (entity === 'user') assert.ok(fallbacks.length === 1 && (fallbacks[0] ?? 0) > 0, 'some labels needed the unbounded session recomputation');
     assertMatchesReference(literal, entity, registry.features, events, names, stats);
-    const staged = await offlineFeaturesAt(ch, t.db, entity, pairs, names, { registry, stageAbove: 100 });
+    const staged = await offlineFeaturesAt(ch, t.db, entity, pairs, names, { registry, stageAbove: 100, labelsPerQuery: 300 });
     assert.deepStrictEqual(staged, literal);
+    // Without ingestion-time features the labels (spread over 11 days) meet events on time
+    // buckets: same answers.
+    const eventTime = names.filter((n) => registry.get(n).aggregation === 'ratio' || (registry.get(n) as { time?: string }).time !== 'ingestion');
+    const bucketed = await offlineFeaturesAt(ch, t.db, entity, pairs, eventTime, { registry });
+    assert.deepStrictEqual(bucketed.map((r) => r.values), literal.map((r) => Object.fromEntries(eventTime.map((n) => [n, r.values[n]]))));
     console.log(`${entity}: ${stats.probes} probes over ${pairs.length} labels (${fallbacks.join('') || 0} recomputed with unbounded sessions), non-empty per feature: ${JSON.stringify(stats.nonEmpty)}`);
     assert.ok(stats.probes >= 500);
     for (const name of names) assert.ok((stats.nonEmpty[name] ?? 0) >= 5, `${name} is non-empty in too few probes (${stats.nonEmpty[name] ?? 0})`);

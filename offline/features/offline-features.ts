@@ -22,6 +22,12 @@ export interface OfflineFeatureOptions {
   maxFutureMs?: number;
   /** label sets larger than this are staged in a temporary Memory table (default 2,000) */
   stageAbove?: number;
+  /**
+   * labels per query (default 250,000): larger sets run as several queries, split by a hash
+   * of the entity id, so one query's aggregation state (last-N, top-K and session arrays)
+   * stays within ClickHouse's per-query memory limit
+   */
+  labelsPerQuery?: number;
   settings?: ClickHouseSettings;
   /** called after each query (metrics, logs, tests): how many labels, in which session mode */
   onQuery?: (info: { labels: number; sessions: 'bounded' | 'unbounded'; ms: number }) => void;
@@ -45,7 +51,7 @@ export class OfflineFeatureError extends Error {
 }
 
 type Row = Record<string, unknown> & { _lid: string | number; _flag: number | string };
-type Label = LabelPair & { lid: number };
+export type Label = LabelPair & { lid: number };
 
 const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
@@ -107,17 +113,27 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
   const staged = pairs.length > (options.stageAbove ?? 2_000) ? await stageLabels(client, db, pairs) : undefined;
   try {
     const labels = staged?.labels ?? literalLabels(pairs);
-    const query = featureQuery({
-      db, entity, defs, lookup: (n) => registry.get(n), labels, minT, maxT, sessions,
-      maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs,
-    });
-    const t0 = performance.now();
-    const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });
-    options.onQuery?.({ labels: pairs.length, sessions, ms: performance.now() - t0 });
-    return new Map(rows.map((r) => [Number(r._lid), r]));
+    const chunks = Math.max(1, Math.ceil(pairs.length / (options.labelsPerQuery ?? 250_000)));
+    const out = new Map<number, Row>();
+    for (let k = 0; k < chunks; k++) {
+      const query = featureQuery({
+        db, entity, defs, lookup: (n) => registry.get(n), labels: labelChunk(labels, chunks, k), minT, maxT, sessions,
+        maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs,
+      });
+      const t0 = performance.now();
+      const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });
+      options.onQuery?.({ labels: pairs.length, sessions, ms: performance.now() - t0 });
+      for (const r of rows) out.set(Number(r._lid), r);
+    }
+    return out;
   } finally {
     await staged?.drop();
   }
+}
+
+/** Part k of n of a label set, by a hash of the entity id (an entity's labels stay together). */
+export function labelChunk(labels: Sql, n: number, k: number): Sql {
+  return n === 1 ? labels : sql`SELECT _lid, _eid, _T FROM (${labels}) WHERE cityHash64(_eid) % ${uint64(n)} = ${uint64(k)}`;
 }
 
 /** `SELECT _lid, _eid, _T` over an array literal of (lid, id, T) tuples. */

@@ -193,7 +193,8 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
       commitOffsets: (offsets) => consumer.commitOffsets(offsets),
       isCurrent: (s) => s.generation === generation && !killed,
       onFailing: setFailing,
-      onStatesStored: (p, commits) => confirmCommits(usersOf(p), commits),
+      // After a rebalance the cache belongs to the new generation, which re-reads the states.
+      onStatesStored: (p, commits) => { if (snap.generation === generation) confirmCommits(usersOf(p), commits); },
       onStep: opts.onFlushStep,
     }, snap);
     metrics.flushSeconds.observe((performance.now() - t0) / 1000);

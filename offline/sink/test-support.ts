@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../config/config.js';
-import { makeDlqRecord, type ClickEvent } from '../../core/event.js';
+import { encodeDlqRecord, makeDlqRecord, type ClickEvent } from '../../core/event.js';
 import { referenceAccept } from '../../core/reference.js';
 import type { GeneratedRecord } from '../../fixtures/generator.js';
 import { createRedis } from '../../store/redis-client.js';
@@ -14,7 +14,6 @@ import { decodeAll, deleteTopics, privateConfig, readTopic } from '../../streams
 import { selectRows } from '../query.js';
 import { sql, table } from '../sql.js';
 import { createTestDatabase, type TestDatabase } from '../test-support.js';
-import { encodeDlqRecord } from '../../core/event.js';
 
 export interface SinkTestEnv {
   config: Config;
