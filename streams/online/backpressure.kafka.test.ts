@@ -53,7 +53,7 @@ test('Redis hung, then down and restarted: the worker waits, retries, loses noth
   await produce('bp-1', 20_000);
   const groupId = `test-bp-${prefix}`;
   let processed = 0;
-  const worker = await startOnlineWorker({ config, prefix, groupId, onBatch: (_p, o) => { processed += o.records; } });
+  const worker = await startOnlineWorker({ config, prefix, groupId, redisCommandTimeoutMs: 3_000, onBatch: (_p, o) => { processed += o.records; } });
   const kafka = createKafka(config, 'test');
   const heapBefore = process.memoryUsage().heapUsed;
   try {

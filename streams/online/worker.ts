@@ -28,6 +28,8 @@ export interface OnlineWorkerOptions {
   /** partitions processed at once (default 3) */
   concurrency?: number;
   onBatch?: (partition: number, outcome: BatchOutcome) => void;
+  /** per-command Redis timeout (default 15 s; must stay below the 30 s group session timeout) */
+  redisCommandTimeoutMs?: number;
 }
 
 export interface OnlineWorker {
@@ -46,7 +48,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   const metrics = createOnlineMetrics();
   // A command timeout well below the group session timeout: a hung Redis turns into errors
   // and retries with heartbeats, instead of a stuck batch that gets the worker evicted.
-  const redis = createRedis(config, { commandTimeout: 15_000 });
+  const redis = createRedis(config, { commandTimeout: opts.redisCommandTimeoutMs ?? 15_000 });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const store = new TileStore(redis, opts.prefix ?? config.redis.prefix, registry);
   const kafka = createKafka(config, 'online');
