@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { DAY } from '../core/windows.js';
 import { startOnlineWorker } from '../streams/online/worker.js';
 import { createKafka } from '../streams/kafka-client.js';
-import { deleteTopics, privateConfig, produceGenerated, waitForGroup } from '../streams/test-support.js';
+import { privateConfig, removePrivate, produceGenerated, waitForGroup } from '../streams/test-support.js';
 import { createRedis } from './redis-client.js';
 
 const USERS = 300;
@@ -41,14 +41,8 @@ test(`Redis memory per user and item stays flat past the retention horizon (${DA
   const { config, prefix } = await privateConfig('memory', 1);
   const redis = createRedis(config);
   after(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
     redis.disconnect();
-    await deleteTopics(config);
+    await removePrivate(config, prefix);
   });
   const start = Date.now() - DAYS * DAY - 3_600_000;
   await produceGenerated(config, {

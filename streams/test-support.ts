@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../config/config.js';
 import { decodeEvent, type ClickEvent } from '../core/event.js';
 import { generateClickstream, type GeneratedRecord, type GeneratorOptions } from '../fixtures/generator.js';
+import { createRedis } from '../store/redis-client.js';
 import { createKafka, createProducer, ensureTopics } from './kafka-client.js';
 
 /** A config whose topics and Redis prefix belong to this test only. */
@@ -13,6 +14,22 @@ export async function privateConfig(tag: string, partitions = 6): Promise<{ conf
   const config = loadConfig({ ...process.env, TESSERA_TOPIC_EVENTS: `test.${id}`, TESSERA_TOPIC_DLQ: `test.${id}.dlq`, TESSERA_EVENTS_PARTITIONS: String(partitions), TESSERA_METRICS_PORT: '0' });
   await ensureTopics(config);
   return { config, prefix: `tt${id.replace(/[^A-Za-z0-9]/g, '').slice(-20)}` };
+}
+
+/** Removes what privateConfig made: the Redis keys under the prefix and both topics. */
+export async function removePrivate(config: Config, prefix: string): Promise<void> {
+  const redis = createRedis(config);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  await deleteTopics(config);
 }
 
 export async function deleteTopics(config: Config): Promise<void> {

@@ -9,8 +9,7 @@ import { benchServe, formatServe } from '../../bench/serve.js';
 import { machine } from '../../bench/support.js';
 import { loadConfig } from '../../config/config.js';
 import { up } from '../../stack/stack.js';
-import { createRedis } from '../../store/redis-client.js';
-import { deleteTopics, privateConfig } from '../../streams/test-support.js';
+import { privateConfig, removePrivate } from '../../streams/test-support.js';
 
 const SCENARIOS = ['ingest', 'freshness', 'serve'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -33,15 +32,7 @@ async function withPrivateStack<T>(tag: string, run: (c: Awaited<ReturnType<type
   try {
     return await run(priv);
   } finally {
-    const redis = createRedis(priv.config);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${priv.prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
-    await deleteTopics(priv.config);
+    await removePrivate(priv.config, priv.prefix);
   }
 }
 

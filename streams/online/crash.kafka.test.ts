@@ -14,7 +14,7 @@ import { checkProbes, randomProbes } from '../../store/probe-support.js';
 import { FeatureReader } from '../../store/reader.js';
 import { createRedis } from '../../store/redis-client.js';
 import { createKafka } from '../kafka-client.js';
-import { decodeAll, deleteTopics, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
+import { decodeAll, removePrivate, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
 
 const COUNT = Number(process.env.TESSERA_TEST_CRASH_EVENTS ?? 200_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,13 +65,7 @@ async function verify(config: Config, prefix: string, tag: string): Promise<void
 
 async function setup(tag: string): Promise<{ config: Config; prefix: string }> {
   const { config, prefix } = await privateConfig(tag);
-  after(async () => {
-    const redis = createRedis(config);
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
-    redis.disconnect();
-    await deleteTopics(config);
-  });
+  after(() => removePrivate(config, prefix));
   const spanMs = 8 * 3600_000;
   await produceGenerated(config, {
     seed: tag, startMs: Date.now() - spanMs - 60_000, rate: COUNT / (spanMs / 1000), count: COUNT,

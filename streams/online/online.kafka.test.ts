@@ -10,7 +10,7 @@ import { checkProbes, randomProbes } from '../../store/probe-support.js';
 import { FeatureReader } from '../../store/reader.js';
 import { createRedis } from '../../store/redis-client.js';
 import { createKafka } from '../kafka-client.js';
-import { decodeAll, deleteTopics, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
+import { decodeAll, removePrivate, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
 import { startOnlineWorker } from './worker.js';
 
 const COUNT = Number(process.env.TESSERA_TEST_ONLINE_EVENTS ?? 40_000);
@@ -19,10 +19,8 @@ test(`online worker: ${COUNT} generated events -> tiles equal the reference on r
   const { config, prefix } = await privateConfig('online');
   const redis = createRedis(config);
   after(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
     redis.disconnect();
-    await deleteTopics(config);
+    await removePrivate(config, prefix);
   });
   const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const spanMs = 6 * 3600_000;

@@ -14,7 +14,7 @@ import { FeatureReader } from '../../store/reader.js';
 import { createRedis } from '../../store/redis-client.js';
 import { createKafka } from '../kafka-client.js';
 import { openEventProducer } from '../producer.js';
-import { decodeAll, deleteTopics, privateConfig, readTopic, waitForGroup } from '../test-support.js';
+import { decodeAll, removePrivate, privateConfig, readTopic, waitForGroup } from '../test-support.js';
 import { startOnlineWorker } from './worker.js';
 
 const REES46 = path.resolve(PROJECT_ROOT, '../shared/datasets/rees46/2019-Oct-head.csv');
@@ -23,10 +23,8 @@ test('REES46 sample: every user and item, every feature, several T: Redis equals
   const { config, prefix } = await privateConfig('rees46');
   const redis = createRedis(config);
   after(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
     redis.disconnect();
-    await deleteTopics(config);
+    await removePrivate(config, prefix);
   });
   const producer = await openEventProducer(config, { role: 'rees46-test' });
   const result = await importFile({ file: REES46, format: 'rees46', sink: { push: (e) => producer.push(e) } });
