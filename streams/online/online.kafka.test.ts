@@ -13,7 +13,7 @@ import { createKafka } from '../kafka-client.js';
 import { decodeAll, removePrivate, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
 import { startOnlineWorker } from './worker.js';
 
-const COUNT = Number(process.env.TESSERA_TEST_ONLINE_EVENTS ?? 40_000);
+const COUNT = Number(process.env.TESSERA_TEST_ONLINE_EVENTS ?? 200_000);
 
 test(`online worker: ${COUNT} generated events -> tiles equal the reference on random probes`, { timeout: 600_000 }, async () => {
   const { config, prefix } = await privateConfig('online');
