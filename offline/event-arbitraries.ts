@@ -24,7 +24,8 @@ export const clickEventArb: fc.Arbitrary<ClickEvent> = fc.record({
   brand: fc.option(idString, { nil: undefined }),
   price: fc.option(fc.oneof(fc.double({ min: 0, max: 1e9, noNaN: true }).map((x) => x + 0), fc.integer({ min: 0, max: 10_000 }).map((c) => c / 100)), { nil: undefined }),
   quantity: fc.integer({ min: 1, max: 1_000_000 }),
-  attributes: fc.option(fc.dictionary(idString, attributeValue, { maxKeys: 4 }).map((o) => ({ ...o })), { nil: undefined }),
+  // The event contract rejects prototype-polluting keys, so valid events never carry them.
+  attributes: fc.option(fc.dictionary(idString.filter((k) => !['__proto__', 'constructor', 'prototype'].includes(k)), attributeValue, { maxKeys: 4 }).map((o) => ({ ...o })), { nil: undefined }),
 }, { requiredKeys: ['event_id', 'user_id', 'event_type', 'event_time', 'ingest_time', 'quantity'] });
 
 /** Drops the keys whose value is undefined, as core's decoder never sets them. */
