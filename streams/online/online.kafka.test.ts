@@ -10,8 +10,8 @@ import { checkProbes, randomProbes } from '../../store/probe-support.js';
 import { FeatureReader } from '../../store/reader.js';
 import { createRedis } from '../../store/redis-client.js';
 import { createKafka } from '../kafka-client.js';
-import { decodeAll, removePrivate, privateConfig, produceGenerated, readTopic, waitForGroup } from '../test-support.js';
-import { startOnlineWorker } from './worker.js';
+import { decodeAll, removePrivate, privateConfig, produceGenerated, readTopic } from '../test-support.js';
+import { runWorkerToEnd } from './test-support.js';
 
 const COUNT = Number(process.env.TESSERA_TEST_ONLINE_EVENTS ?? 200_000);
 
@@ -29,14 +29,8 @@ test(`online worker: ${COUNT} generated events -> tiles equal the reference on r
     users: 1_500, items: 800, late: 0.01, duplicates: 0.01, malformed: 0.01, outOfOrder: 0.05, outOfOrderMaxMs: 60_000,
     allowedLatenessMs: config.events.allowedLatenessMs,
   });
-  const groupId = `test-online-${prefix}`;
-  const worker = await startOnlineWorker({ config, prefix, groupId });
+  const worker = await runWorkerToEnd(config, prefix, `test-online-${prefix}`);
   const kafka = createKafka(config, 'test');
-  try {
-    await waitForGroup(kafka, groupId, config.topics.events, 300_000);
-  } finally {
-    await worker.stop();
-  }
 
   const input = await readTopic(kafka, config.topics.events);
   assert.equal(input.length, generated.length);

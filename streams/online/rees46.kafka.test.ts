@@ -14,8 +14,8 @@ import { FeatureReader } from '../../store/reader.js';
 import { createRedis } from '../../store/redis-client.js';
 import { createKafka } from '../kafka-client.js';
 import { openEventProducer } from '../producer.js';
-import { decodeAll, removePrivate, privateConfig, readTopic, waitForGroup } from '../test-support.js';
-import { startOnlineWorker } from './worker.js';
+import { decodeAll, removePrivate, privateConfig, readTopic } from '../test-support.js';
+import { runWorkerToEnd } from './test-support.js';
 
 const REES46 = path.resolve(PROJECT_ROOT, '../shared/datasets/rees46/2019-Oct-head.csv');
 
@@ -31,14 +31,8 @@ test('REES46 sample: every user and item, every feature, several T: Redis equals
   await producer.close();
   assert.equal(result.rejectedTotal, 1);
 
-  const groupId = `test-rees46-${prefix}`;
-  const worker = await startOnlineWorker({ config, prefix, groupId });
+  await runWorkerToEnd(config, prefix, `test-rees46-${prefix}`);
   const kafka = createKafka(config, 'test');
-  try {
-    await waitForGroup(kafka, groupId, config.topics.events, 300_000);
-  } finally {
-    await worker.stop();
-  }
   const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const accepted = referenceAccept(decodeAll(await readTopic(kafka, config.topics.events), config), config.events.allowedLatenessMs);
   let first = Infinity;
