@@ -28,6 +28,8 @@ import { useTimeout } from './plugins/use-timeout.js';
 import { createResolvers } from './resolvers.js';
 import { schemaSDL } from './schema-sdl.js';
 import { FeatureService } from './service.js';
+import { queueJobSource } from '../offline/jobs/job-source.js';
+import { createJobQueue, jobsConnection } from '../offline/jobs/queue.js';
 import { clickHouseOffline, type JobSource, type OfflineSource, type OnlineSource } from './sources.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -172,7 +174,16 @@ export function createApi(options: CreateApiOptions): Api {
 /** `tessera run --api`: serves until stop() (the caller handles signals). */
 export async function startApiServer(config: Config): Promise<Api> {
   const log = childLogger('api');
-  const api = createApi({ config, logger: log });
+  // Mutations only enqueue; `tessera run --jobs` workers run the jobs.
+  const jobConnection = jobsConnection(config);
+  const queue = createJobQueue(jobConnection, config.redis.prefix);
+  const api = createApi({ config, logger: log, jobs: queueJobSource(queue) });
+  const stopApi = api.stop.bind(api);
+  api.stop = async () => {
+    await stopApi();
+    await queue.close();
+    jobConnection.disconnect();
+  };
   const port = await api.start(config.api.port);
   const problem = await api.ready();
   if (problem !== null) log.warn({ problem }, 'online store not reachable yet: feature reads fail with STORE_UNAVAILABLE until it is');

@@ -38,6 +38,10 @@ export const ENV_SCHEMA = {
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
   TESSERA_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(5 * 60_000),
   TESSERA_MAX_EVENT_BYTES: positiveInt.default(64 * 1024),
+  TESSERA_RETENTION_DAYS: positiveInt.default(90),
+  TESSERA_SKEW_EVERY_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  TESSERA_SKEW_SAMPLE: positiveInt.max(100_000).default(200),
+  TESSERA_JOB_LOCK_MS: positiveInt.min(1000).default(30_000),
   TESSERA_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 } as const;
 
@@ -56,6 +60,12 @@ export interface Config {
   /** Prometheus /metrics of the workers (0 = off) */
   metricsPort: number;
   events: { allowedLatenessMs: number; maxFutureMs: number; maxBytes: number };
+  /**
+   * BullMQ jobs: ClickHouse retention in days, the scheduled consistency check (every
+   * skewEveryMs, 0 = off, over skewSample entities), and the job lock: a job whose worker
+   * died is picked up again after about this long
+   */
+  jobs: { retentionDays: number; skewEveryMs: number; skewSample: number; lockMs: number };
 }
 
 /** Parses an environment (default: process.env) into a Config, or throws ConfigError. */
@@ -83,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     api: { port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS },
     metricsPort: e.TESSERA_METRICS_PORT,
     events: { allowedLatenessMs: e.TESSERA_ALLOWED_LATENESS_MS, maxFutureMs: e.TESSERA_MAX_FUTURE_MS, maxBytes: e.TESSERA_MAX_EVENT_BYTES },
+    jobs: { retentionDays: e.TESSERA_RETENTION_DAYS, skewEveryMs: e.TESSERA_SKEW_EVERY_MS, skewSample: e.TESSERA_SKEW_SAMPLE, lockMs: e.TESSERA_JOB_LOCK_MS },
   };
 }
 

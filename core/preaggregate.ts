@@ -39,10 +39,13 @@ export interface TileWrite {
   expireAt: number;
 }
 
-/** Merges accepted events into one IR per (entity, id, tile size, series, tile). */
-export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry): TileGroup[] {
+/**
+ * Merges accepted events into one IR per (entity, id, tile size, series, tile). `only`
+ * restricts it to some series (backfill of named features).
+ */
+export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry, only?: ReadonlySet<string>): TileGroup[] {
   const groups = new Map<string, TileGroup>();
-  const series = [...registry.series.values()];
+  const series = [...registry.series.values()].filter((s) => only === undefined || only.has(s.id));
   for (const event of events) {
     for (const s of series) {
       const sample = selectSample(event, s);

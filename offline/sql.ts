@@ -277,3 +277,18 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'Object'})`;
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * A column type read from system.columns (e.g. `Nullable(Float64)`, `Array(String)`), for
+ * copying a column into new DDL. Only names, digits, commas, spaces and balanced
+ * parentheses: types with quoted parts (Enum) are refused rather than escaped.
+ */
+export function columnType(type: string): Sql {
+  let depth = 0;
+  for (const c of type) {
+    depth += c === '(' ? 1 : c === ')' ? -1 : 0;
+    if (depth < 0) break;
+  }
+  if (depth !== 0 || !/^[A-Za-z][A-Za-z0-9_]*(\([A-Za-z0-9_, ()]*\))?$/.test(type)) throw new SqlValueError(`not a plain column type: ${JSON.stringify(type)}`);
+  return makeSql(type);
+}

@@ -24,6 +24,14 @@ export interface UserMeta extends EntityMeta {
   acceptance: AcceptanceState;
 }
 
+/** One backfill write of one entity: tiles of `clear.series` (by tile size) in [from, to) are recomputed. */
+export interface ReplaceWrite {
+  entity: Entity;
+  id: string;
+  tiles: TileWrite[];
+  clear: { from: number; to: number; series: ReadonlyMap<number, readonly string[]> };
+}
+
 /** One atomic write of one entity: its tile hashes plus the new marker (and user state). */
 export interface EntityWrite {
   entity: Entity;
@@ -83,16 +91,8 @@ export class TileStore {
     if (writes.length === 0) return { applied: 0, replayed: 0 };
     const pipe = this.redis.pipeline();
     for (const w of writes) {
-      const keys = [this.keys.meta(w.entity, w.id)];
       const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
-      for (const t of w.tiles) {
-        keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
-        argv.push(String(this.ttlByTileMs.get(`${w.entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));
-        for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
-        const ops = opsToArgv(t.ops);
-        argv.push(String(ops.length), ...ops);
-      }
-      void callScript(pipe, SCRIPTS.applyEntity, keys, argv);
+      this.queueScript(pipe, w.entity, w.id, argv, w.tiles);
     }
     const res = (await pipe.exec()) ?? [];
     let applied = 0;
@@ -107,6 +107,34 @@ export class TileStore {
       }
     });
     return { applied, replayed };
+  }
+
+  /**
+   * Backfill: per entity, atomically deletes the given series' tiles in [from, to) and
+   * writes the recomputed ones, so running it twice leaves the same state. No offset
+   * markers are involved; the acceptance state is left as it is.
+   */
+  async replace(writes: readonly ReplaceWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const w of writes) this.queueScript(pipe, w.entity, w.id, ['', '', '0', '', String(this.metaTtlMs)], w.tiles, w.clear);
+    const res = (await pipe.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+  }
+
+  private queueScript(pipe: ReturnType<Redis['pipeline']>, entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[], clear?: ReplaceWrite['clear']): void {
+    const keys = [this.keys.meta(entity, id)];
+    for (const t of tiles) {
+      keys.push(this.keys.tiles(entity, id, t.tileMs), this.keys.tileIndex(entity, id, t.tileMs));
+      argv.push(String(this.ttlByTileMs.get(`${entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));
+      for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
+      const series = clear?.series.get(t.tileMs) ?? [];
+      if (clear === undefined || series.length === 0) argv.push('0');
+      else argv.push(String(series.length), String(Math.floor(clear.from / t.tileMs)), String(Math.ceil(clear.to / t.tileMs)), ...series);
+      const ops = opsToArgv(t.ops);
+      argv.push(String(ops.length), ...ops);
+    }
+    void callScript(pipe, SCRIPTS.applyEntity, keys, argv);
   }
 }
 

@@ -8,7 +8,7 @@
   KEYS[2..]    pairs: tile hash of the entity (one per tile size), then its tile index
                (ZSET: member = tile index in base 36, score = the tile's event-time expiry)
 
-  ARGV[1]      source partition
+  ARGV[1]      source partition; '' = a backfill write: no marker is checked or written
   ARGV[2]      expected marker: the o:<partition> value the caller read ('' = absent)
   ARGV[3]      new marker: the largest offset included in this write
   ARGV[4]      acceptance state to store in field acc ('' = leave as is)
@@ -17,6 +17,11 @@
     ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
     nTiles     number of (tileIndex36, expireAt) pairs that follow
     pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
+    nClear     number of series ids that follow whose tiles in [clearFrom, clearTo) are
+               deleted before the ops run (backfill: recompute, not add); 0 online
+    clearFrom  first tile index (decimal) to clear, only when nClear > 0
+    clearTo    tile index (decimal) after the last one to clear, only when nClear > 0
+    series     the series ids to clear
     nArgs      number of op arguments that follow
     ops        op, field, then: incr by | max value | min value | setnx value | topn n json
 
@@ -28,16 +33,18 @@
   _evc records the largest clock an eviction used: tiles expiring after it are all there.
 ]]
 local meta = KEYS[1]
+local backfill = ARGV[1] == ''
 local markerField = 'o:' .. ARGV[1]
-local current = redis.call('HGET', meta, markerField)
-local expected = ARGV[2]
-local newMarker = tonumber(ARGV[3])
-
-if current then
-  if tonumber(current) >= newMarker then return 0 end
-  if current ~= expected then return -1 end
-elseif expected ~= '' then
-  return -1
+if not backfill then
+  local current = redis.call('HGET', meta, markerField)
+  local expected = ARGV[2]
+  local newMarker = tonumber(ARGV[3])
+  if current then
+    if tonumber(current) >= newMarker then return 0 end
+    if current ~= expected then return -1 end
+  elseif expected ~= '' then
+    return -1
+  end
 end
 
 -- Byte-wise string order (Lua's < follows the C locale collation).
@@ -109,6 +116,24 @@ local function evict(key, index, eventClock)
   if eventClock > previous then redis.call('HSET', key, '_evc', tostring(eventClock)) end
 end
 
+-- Backfill: deletes the fields of the given series in tiles [from, to) of one hash, so the
+-- ops that follow recompute those tiles instead of adding to them (idempotent replays).
+local function clearTiles(key, from, to, series)
+  local del = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local c1 = string.find(f, ':', 1, true)
+    if c1 and c1 > 1 then
+      local c2 = string.find(f, ':', c1 + 1, true)
+      local tile = tonumber(string.sub(f, 1, c1 - 1), 36)
+      if c2 and tile and tile >= from and tile < to and series[string.sub(f, c1 + 1, c2 - 1)] then
+        del[#del + 1] = f
+        if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
+      end
+    end
+  end
+  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+end
+
 local a = 6
 for k = 2, #KEYS, 2 do
   local key, index = KEYS[k], KEYS[k + 1]
@@ -119,6 +144,15 @@ for k = 2, #KEYS, 2 do
     -- GT: keep the largest expiry a tile has been given (features of several windows share it).
     redis.call('ZADD', index, 'GT', ARGV[a + 1], ARGV[a])
     a = a + 2
+  end
+  local nClear = tonumber(ARGV[a])
+  if nClear > 0 then
+    local series = {}
+    for i = 1, nClear do series[ARGV[a + 2 + i]] = true end
+    clearTiles(key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), series)
+    a = a + 3 + nClear
+  else
+    a = a + 1
   end
   local nArgs = tonumber(ARGV[a])
   a = a + 1
@@ -171,7 +205,7 @@ for k = 2, #KEYS, 2 do
   redis.call('PEXPIRE', index, ttl)
 end
 
-redis.call('HSET', meta, markerField, ARGV[3])
+if not backfill then redis.call('HSET', meta, markerField, ARGV[3]) end
 if ARGV[4] ~= '' then redis.call('HSET', meta, 'acc', ARGV[4]) end
 redis.call('PEXPIRE', meta, ARGV[5])
 return 1
