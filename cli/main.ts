@@ -6,7 +6,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerRun } from './commands/run.js';
 import { registerStack } from './commands/stack.js';
-import { registerPending } from './commands/pending.js';
+import { registerJobs } from './commands/jobs.js';
 
 const program = new Command('tessera')
   .description('Tessera: a Kafka-native clickstream feature store')
@@ -19,7 +19,7 @@ registerImport(program);
 registerDemo(program);
 registerRun(program);
 registerBench(program);
-registerPending(program);
+registerJobs(program);
 
 try {
   await program.parseAsync(process.argv);

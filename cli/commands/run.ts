@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { loadConfig } from '../../config/config.js';
 import { childLogger } from '../../config/logger.js';
 import { startApiServer } from '../../api/server.js';
+import { startJobWorker } from '../../offline/jobs/worker.js';
 import { startOfflineSink } from '../../offline/sink/sink.js';
 import { startOnlineWorker, type OnlineWorker } from '../../streams/online/worker.js';
 import { serveMetrics } from '../metrics-server.js';
@@ -15,10 +16,6 @@ interface RunOptions {
   api?: boolean;
   jobs?: boolean;
   group?: string;
-}
-
-class NotYetAvailableError extends Error {
-  override name = 'NotYetAvailable';
 }
 
 export function registerRun(program: Command): void {
@@ -34,9 +31,6 @@ export function registerRun(program: Command): void {
       const log = childLogger('run');
       const none = !opts.online && !opts.offline && !opts.api && !opts.jobs;
       const wanted = { online: none || opts.online, offline: none || opts.offline, api: none || opts.api, jobs: none || opts.jobs };
-      const missing = (['jobs'] as const).filter((k) => wanted[k]);
-      if (missing.length > 0 && !none) throw new NotYetAvailableError(`--${missing.join(', --')} is not available in this build yet`);
-      if (missing.length > 0) log.warn({ missing }, 'not in this build yet; running the others');
 
       const stops: Array<() => Promise<void>> = [];
       const registries: Registry[] = [];
@@ -54,6 +48,11 @@ export function registerRun(program: Command): void {
       if (wanted.api) {
         const api = await startApiServer(config);
         stops.push(() => api.stop());
+      }
+      if (wanted.jobs) {
+        const jobs = await startJobWorker({ config, schedule: true });
+        stops.push(() => jobs.stop());
+        registries.push(jobs.metrics);
       }
       const metricsServer = registries.length > 0 && config.metricsPort > 0 ? serveMetrics(config.metricsPort, registries) : undefined;
       log.info({ metrics: config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off' }, 'running');

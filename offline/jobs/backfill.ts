@@ -21,6 +21,8 @@ export interface BackfillInput {
   to: number;
   /** undefined: every feature */
   names?: string[];
+  /** events per chunk (default 200,000): smaller chunks mean finer progress and resumption */
+  chunkEvents?: number;
 }
 
 export interface BackfillProgress {
@@ -49,8 +51,6 @@ export interface BackfillDeps {
   redis: Redis;
   prefix: string;
   registry: Registry;
-  /** events per chunk (default 200,000); a single tile with more is still one chunk */
-  maxChunkEvents?: number;
   /** entity writes per Redis pipeline (default 500) */
   writesPerPipeline?: number;
 }
@@ -91,7 +91,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const range = alignRange(series, input.from, input.to);
   const ingestion = series.some((s) => s.time === 'ingestion');
   const start = Math.max(range.from, opts.resumeFrom ?? range.from);
-  const chunks = planChunks({ ...range, from: start }, await bucketCounts(deps, start, range.to, range.tileMs, ingestion), deps.maxChunkEvents ?? 200_000);
+  const chunks = planChunks({ ...range, from: start }, await bucketCounts(deps, start, range.to, range.tileMs, ingestion), input.chunkEvents ?? 200_000);
   const total = chunks.reduce((a, c) => a + c.events, 0);
   const store = new TileStore(deps.redis, deps.prefix, deps.registry);
   const perPipeline = deps.writesPerPipeline ?? 500;

@@ -18,7 +18,7 @@ const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a
 const featureNames = z.array(z.string().min(1).max(200)).max(1000);
 
 export const JOB_INPUT = {
-  backfill: z.object({ from: epochMs, to: epochMs, names: featureNames.min(1).optional() }).strict(),
+  backfill: z.object({ from: epochMs, to: epochMs, names: featureNames.min(1).optional(), chunkEvents: z.number().int().positive().max(10_000_000).optional() }).strict(),
   'training-dataset': z.object({ labelsTable: identifier, names: featureNames.min(1), outputTable: identifier }).strict(),
   retention: z.object({ days: z.number().int().positive() }).strict(),
   skew: z.object({ sample: z.number().int().positive().max(100_000), seed: z.string().max(100).optional() }).strict(),

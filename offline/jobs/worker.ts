@@ -4,7 +4,7 @@
 // on from there in the next worker. Failures are retried with backoff (queue.ts) and the
 // last failure's reason is kept on the job.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-client';
 import type { Config } from '../../config/config.js';
@@ -17,6 +17,9 @@ import { runBackfill } from './backfill.js';
 import { bullPrefix, createJobQueue, jobsConnection, parseJobInput, QUEUE_NAME, type JobData, type JobKind } from './queue.js';
 import { runSkewCheck, type SkewReport } from './skew.js';
 import { runTrainingDataset } from './training-dataset.js';
+
+/** Error names that no retry can fix (checked by name: they come from several modules). */
+const PERMANENT = new Set(['JobInputError', 'BackfillRangeError', 'TrainingDatasetError', 'LabelsTableError', 'UnknownFeatureError', 'SqlValueError', 'OfflineFeatureError']);
 
 export interface JobWorkerOptions {
   config: Config;
@@ -110,6 +113,8 @@ export async function startJobWorker(o: JobWorkerOptions): Promise<JobWorker> {
       return result;
     } catch (error) {
       metrics.done.inc({ kind: job.name, outcome: 'failed' });
+      // Bad input stays bad: fail at once with the reason instead of retrying.
+      if (error instanceof Error && PERMANENT.has(error.name)) throw new UnrecoverableError(`${error.name}: ${error.message}`);
       throw error;
     } finally {
       stop();
