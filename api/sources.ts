@@ -5,6 +5,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Entity, FeatureValue } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
+import type { BackfillInput } from '../offline/jobs/backfill.js';
+import type { TrainingDatasetInput } from '../offline/jobs/training-dataset.js';
 import { offlineFeatures } from '../offline/features/offline-features.js';
 import type { EntityReading } from '../store/reader.js';
 
@@ -53,18 +55,8 @@ export interface JobView {
   result: unknown;
 }
 
-export interface BackfillInput {
-  from: number;
-  to: number;
-  /** undefined: every feature */
-  names?: string[];
-}
 
-export interface TrainingDatasetInput {
-  labelsTable: string;
-  names: string[];
-  outputTable: string;
-}
+export type { BackfillInput, TrainingDatasetInput };
 
 /** The job system (offline/jobs, BullMQ); the API validates inputs before calling it. */
 export interface JobSource {
