@@ -87,7 +87,9 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   const chunks = Math.max(1, Math.ceil(total / (deps.chunkLabels ?? 250_000)));
   const done = new Set(opts.chunksDone ?? []);
 
-  if (done.size === 0) {
+  // chunksDone undefined: a first attempt, which creates the output table (and reports
+  // chunksDone [] at once, so a retry knows the table is its own).
+  if (opts.chunksDone === undefined) {
     const exists = await selectRows<{ name: string }>(deps.clickhouse, sql`SELECT name FROM system.tables WHERE database = ${str(deps.database)} AND name = ${str(input.outputTable)}`);
     if (exists.length > 0) throw new TrainingDatasetError(`output table ${deps.database}.${input.outputTable} already exists; drop it or choose another name`);
     const columns = [
@@ -95,6 +97,7 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
       ...defs.map((d) => sql`${ident(d.name)} ${featureColumnType(d)}`),
     ];
     await execute(deps.clickhouse, sql`CREATE TABLE ${outRef} (${join(columns)}) ENGINE = MergeTree ORDER BY (entity_id, ts)`);
+    await opts.onProgress?.({ fraction: 0, chunksDone: [], chunks, rows: 0 });
   }
 
   let rows = 0;
@@ -107,7 +110,7 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
       registry: deps.registry, maxFutureMs: deps.maxFutureMs,
     });
     const out = chunk.map((label, i) => ({ ...label, ...(features[i]?.values ?? {}) }));
-    await insertRows(deps.clickhouse, outRef, out, { max_partitions_per_insert_block: '1000' });
+    await insertRows(deps.clickhouse, outRef, out);
     rows += out.length;
     done.add(k);
     await opts.onProgress?.({ fraction: done.size / chunks, chunksDone: [...done].sort((a, b) => a - b), chunks, rows });
