@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { benchFreshness } from '../../bench/freshness.js';
 import { benchIngest } from '../../bench/ingest.js';
+import { benchJobs } from '../../bench/jobs.js';
 import { benchServe, formatServe } from '../../bench/serve.js';
 import { machine } from '../../bench/support.js';
 import { loadConfig } from '../../config/config.js';
 import { up } from '../../stack/stack.js';
 import { privateConfig, removePrivate } from '../../streams/test-support.js';
 
-const SCENARIOS = ['ingest', 'freshness', 'serve'] as const;
+const SCENARIOS = ['ingest', 'freshness', 'serve', 'jobs'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface BenchOptions {
@@ -21,6 +22,8 @@ interface BenchOptions {
   rate: number;
   seconds: number;
   serveSeconds: number;
+  jobEvents: number;
+  labels: number;
 }
 
 class BenchUsageError extends Error {
@@ -45,6 +48,8 @@ export function registerBench(program: Command): void {
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
+    .option('--job-events <n>', 'jobs: events to backfill', (v) => Number(v), 10_000_000)
+    .option('--labels <n>', 'jobs: training labels per entity kind', (v) => Number(v), 1_000_000)
     .action(async (opts: BenchOptions) => {
       const wanted: Scenario[] = opts.scenario === 'all' ? [...SCENARIOS] : [opts.scenario as Scenario];
       if (!wanted.every((s) => SCENARIOS.includes(s))) throw new BenchUsageError(`unknown scenario ${JSON.stringify(opts.scenario)}; one of ${SCENARIOS.join(', ')}, all`);
@@ -63,6 +68,11 @@ export function registerBench(program: Command): void {
           const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds }, log));
           results.serve = r;
           console.log(formatServe(r));
+        } else if (scenario === 'jobs') {
+          const r = await withPrivateStack('jobs', ({ config, prefix }) => benchJobs(config, prefix, { events: opts.jobEvents, labels: opts.labels }, log));
+          results.jobs = r;
+          console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
+          for (const t of r.training) console.log(`jobs: training set ${t.labels} ${t.entity} labels x ${t.features} features ${t.seconds} s (${t.labelsPerSec} labels/s)`);
         } else {
           const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
           results.freshness = r;
