@@ -53,7 +53,7 @@ export class OfflineFeatureError extends Error {
 type Row = Record<string, unknown> & { _lid: string | number; _flag: number | string };
 export type Label = LabelPair & { lid: number };
 
-const BASE_SETTINGS: ClickHouseSettings = {
+export const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
   max_query_size: '67108864',
   // Unmatched labels must get default values (0, NULL, []), the features' empty values.

@@ -7,13 +7,15 @@
 // which keeps session state per chunk small); each chunk is ONE INSERT, so a chunk is in
 // the output entirely or not at all. The job records finished chunks, and a restarted job
 // skips them: resumable without duplicates.
+import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { outputType, type Entity, type FeatureDefinition } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import { describeLabelsTable } from '../labels.js';
-import { execute, insertRows, selectRows } from '../query.js';
+import { execute, selectRows } from '../query.js';
 import { columnType, ident, join, sql, str, table, uint64, type Sql } from '../sql.js';
-import { offlineFeaturesAt } from '../features/offline-features.js';
+import { BASE_SETTINGS } from '../features/offline-features.js';
+import { featureQuery } from '../features/query.js';
 
 export class TrainingDatasetError extends Error {
   override name = 'TrainingDatasetError';
@@ -68,8 +70,6 @@ export function datasetFeatures(registry: Registry, names: readonly string[]): {
   return { entity: entities[0] as Entity, defs };
 }
 
-type LabelRow = Record<string, unknown> & { entity_id: string; ts: string | number };
-
 export async function runTrainingDataset(deps: TrainingDatasetDeps, input: TrainingDatasetInput, opts: {
   chunksDone?: readonly number[];
   onProgress?: (p: TrainingDatasetProgress) => Promise<void> | void;
@@ -104,17 +104,60 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   for (let k = 0; k < chunks; k++) {
     if (done.has(k)) continue;
     opts.signal?.throwIfAborted();
-    const chunk = await selectRows<LabelRow>(deps.clickhouse, sql`
-      SELECT * FROM ${labelsRef} WHERE cityHash64(entity_id) % ${uint64(chunks)} = ${uint64(k)}`);
-    const features = await offlineFeaturesAt(deps.clickhouse, deps.database, entity, chunk.map((l) => ({ id: l.entity_id, T: Number(l.ts) })), input.names, {
-      registry: deps.registry, maxFutureMs: deps.maxFutureMs,
-    });
-    const out = chunk.map((label, i) => ({ ...label, ...(features[i]?.values ?? {}) }));
-    await insertRows(deps.clickhouse, outRef, out);
-    rows += out.length;
+    rows += await insertChunk(deps, { labelsRef, outRef, labelColumns: labels.columns.map((c) => c.name), defs, entity, chunks, k });
     done.add(k);
     await opts.onProgress?.({ fraction: done.size / chunks, chunksDone: [...done].sort((a, b) => a - b), chunks, rows });
   }
   return { outputTable: input.outputTable, entity, rows, chunks, ms: performance.now() - t0 };
 }
 
+
+interface ChunkSpec {
+  labelsRef: Sql;
+  outRef: Sql;
+  labelColumns: string[];
+  defs: FeatureDefinition[];
+  entity: Entity;
+  chunks: number;
+  k: number;
+}
+
+/**
+ * One chunk, entirely inside ClickHouse (values never pass through text, so floats stay
+ * bit-exact; 18.16 parses inserted float text with up to 1 ulp of error): the chunk's
+ * labels numbered in a Memory table, the feature query (bounded session lookback) into a
+ * second one, the rare labels it flags recomputed with unbounded sessions into a third,
+ * then ONE INSERT ... SELECT joining labels and values (one block, so all or nothing).
+ */
+async function insertChunk(deps: TrainingDatasetDeps, c: ChunkSpec): Promise<number> {
+  const tag = randomBytes(5).toString('hex');
+  const stage = table(deps.database, `_tessera_ds_${tag}_labels`);
+  const bounded = table(deps.database, `_tessera_ds_${tag}_values`);
+  const fixed = table(deps.database, `_tessera_ds_${tag}_fixed`);
+  const settings = { ...BASE_SETTINGS, max_execution_time: 3600 };
+  const lookup = (n: string) => deps.registry.get(n);
+  const features = join(c.defs.map((d) => ident(d.name)));
+  try {
+    await execute(deps.clickhouse, sql`CREATE TABLE ${stage} ENGINE = Memory AS
+      SELECT rowNumberInAllBlocks() AS _lid, entity_id AS _eid, toInt64(ts) AS _T, ${join(c.labelColumns.map((n) => ident(n)))}
+      FROM ${c.labelsRef} WHERE cityHash64(entity_id) % ${uint64(c.chunks)} = ${uint64(c.k)}`, settings);
+    const [span] = await selectRows<{ n: string; lo: string; hi: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n, toString(min(_T)) AS lo, toString(max(_T)) AS hi FROM ${stage}`);
+    const n = Number(span?.n ?? 0);
+    if (n === 0) return 0;
+    const query = (labels: Sql, sessions: 'bounded' | 'unbounded') => featureQuery({
+      db: deps.database, entity: c.entity, defs: c.defs, lookup, labels, minT: Number(span?.lo), maxT: Number(span?.hi), sessions, maxFutureMs: deps.maxFutureMs,
+    });
+    await execute(deps.clickhouse, sql`CREATE TABLE ${bounded} ENGINE = Memory AS ${query(sql`SELECT _lid, _eid, _T FROM ${stage}`, 'bounded')}`, settings);
+    const [flagged] = await selectRows<{ n: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n FROM ${bounded} WHERE _flag = 1`);
+    let values = sql`SELECT _lid, ${features} FROM ${bounded}`;
+    if (Number(flagged?.n ?? 0) > 0) {
+      await execute(deps.clickhouse, sql`CREATE TABLE ${fixed} ENGINE = Memory AS ${query(sql`SELECT _lid, _eid, _T FROM ${stage} WHERE _lid IN (SELECT _lid FROM ${bounded} WHERE _flag = 1)`, 'unbounded')}`, settings);
+      values = sql`SELECT _lid, ${features} FROM ${bounded} WHERE _flag = 0 UNION ALL SELECT _lid, ${features} FROM ${fixed}`;
+    }
+    await execute(deps.clickhouse, sql`INSERT INTO ${c.outRef} (${join(c.labelColumns.map((x) => ident(x)))}, ${features})
+      SELECT ${join(c.labelColumns.map((x) => ident(x)))}, ${features} FROM ${stage} ANY LEFT JOIN (${values}) USING _lid`, settings);
+    return n;
+  } finally {
+    for (const t of [stage, bounded, fixed]) await execute(deps.clickhouse, sql`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+  }
+}
