@@ -120,7 +120,10 @@ export class FeatureService {
       return { id, asOf: T, values, source, unavailable };
     };
     const rows = ids.map(rowFor);
-    for (const r of rows) this.o.metrics?.rows.inc({ entity, source: r.source });
+    // One counter update per source, not per row: a labelled inc costs a label-hash lookup.
+    const bySource: Partial<Record<Source, number>> = {};
+    for (const r of rows) bySource[r.source] = (bySource[r.source] ?? 0) + 1;
+    for (const [source, n] of Object.entries(bySource)) this.o.metrics?.rows.inc({ entity, source }, n);
     return failure === undefined ? { rows } : { rows, offlineError: failure };
   }
 }

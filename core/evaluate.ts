@@ -39,27 +39,53 @@ export function finalizeSpecOf(def: TileFeature): FinalizeSpec {
 
 /** The value of one feature at T from an entity's decoded tiles. */
 export function evaluateFromTiles(def: FeatureDefinition, tiles: TileSet, T: number, ctx: EvaluateContext = {}): Evaluation {
-  const registry = ctx.registry ?? defaultRegistry();
-  if (isRatio(def)) {
-    const num = evaluateFromTiles(registry.get(def.numerator), tiles, T, { ...ctx, registry });
-    const den = evaluateFromTiles(registry.get(def.denominator), tiles, T, { ...ctx, registry });
-    if (!num.exact || !den.exact) return INEXACT;
-    const ok = typeof num.value === 'number' && typeof den.value === 'number' && den.value !== 0;
-    return { exact: true, value: ok ? (num.value as number) / (den.value as number) : null };
-  }
-  const series = registry.seriesOf(def);
-  const now = typeof ctx.now === 'function' ? ctx.now(series.tileMs) : ctx.now;
-  const reader = new SeriesTiles(series, tiles.get(series.id) ?? new Map(), now);
-  const ir = reader.windowIr(def, T);
-  return ir === undefined ? INEXACT : { exact: true, value: finalizeTile(finalizeSpecOf(def), ir, T) };
+  return evaluate(def, tiles, T, ctx, ctx.registry ?? defaultRegistry(), newMemo());
 }
 
-/** Several features of one entity at T, by name. */
+/**
+ * Several features of one entity at T, by name. Equal to evaluateFromTiles per name, but
+ * work is shared: a ratio reuses its inputs' evaluations, and the features of one series
+ * that walk back from T (sessions, recency) sort its tiles once.
+ */
 export function evaluateMany(names: readonly string[], tiles: TileSet, T: number, ctx: EvaluateContext = {}): Record<string, Evaluation> {
   const registry = ctx.registry ?? defaultRegistry();
+  const memo = newMemo();
   const out: Record<string, Evaluation> = {};
-  for (const name of names) out[name] = evaluateFromTiles(registry.get(name), tiles, T, { ...ctx, registry });
+  for (const name of names) out[name] = evaluate(registry.get(name), tiles, T, ctx, registry, memo);
   return out;
+}
+
+/** What one evaluation pass (one entity, one T) computes once and reuses. */
+interface Memo {
+  /** by feature name */
+  values: Map<string, Evaluation>;
+  /** by series id: its tiles, latest first */
+  latestFirst: Map<string, ReadonlyArray<readonly [number, Tile]>>;
+}
+
+const newMemo = (): Memo => ({ values: new Map(), latestFirst: new Map() });
+
+function evaluate(def: FeatureDefinition, tiles: TileSet, T: number, ctx: EvaluateContext, registry: Registry, memo: Memo): Evaluation {
+  const known = memo.values.get(def.name);
+  if (known !== undefined) return known;
+  let result: Evaluation;
+  if (isRatio(def)) {
+    const num = evaluate(registry.get(def.numerator), tiles, T, ctx, registry, memo);
+    const den = evaluate(registry.get(def.denominator), tiles, T, ctx, registry, memo);
+    if (!num.exact || !den.exact) result = INEXACT;
+    else {
+      const ok = typeof num.value === 'number' && typeof den.value === 'number' && den.value !== 0;
+      result = { exact: true, value: ok ? (num.value as number) / (den.value as number) : null };
+    }
+  } else {
+    const series = registry.seriesOf(def);
+    const now = typeof ctx.now === 'function' ? ctx.now(series.tileMs) : ctx.now;
+    const reader = new SeriesTiles(series, tiles.get(series.id) ?? new Map(), now, memo);
+    const ir = reader.windowIr(def, T);
+    result = ir === undefined ? INEXACT : { exact: true, value: finalizeTile(finalizeSpecOf(def), ir, T) };
+  }
+  memo.values.set(def.name, result);
+  return result;
 }
 
 /** One series' tiles of one entity, with the window walks. undefined = not exact. */
@@ -68,6 +94,7 @@ class SeriesTiles {
     private readonly series: Series,
     private readonly tiles: ReadonlyMap<number, Tile>,
     private readonly now: number | undefined,
+    private readonly memo: Memo,
   ) {}
 
   windowIr(def: TileFeature, T: number): Tile | undefined {
@@ -105,14 +132,17 @@ class SeriesTiles {
   }
 
   /** Tiles starting before T, latest first, from the latest holding an event before T. */
-  private latestBefore(T: number): Array<[number, Tile]> | undefined {
-    const sorted = [...this.tiles].filter(([start]) => start < T).sort((a, b) => b[0] - a[0]);
-    const head = sorted[0];
+  private latestBefore(T: number): ReadonlyArray<readonly [number, Tile]> | undefined {
+    let all = this.memo.latestFirst.get(this.series.id);
+    if (all === undefined) this.memo.latestFirst.set(this.series.id, (all = [...this.tiles].sort((a, b) => b[0] - a[0])));
+    let first = 0;
+    while (first < all.length && (all[first] as readonly [number, Tile])[0] >= T) first++;
+    const head = all[first];
     if (head !== undefined && head[1].hi >= T) {
       if (head[1].lo < T) return undefined; // straddles T
-      sorted.shift(); // wholly at or after T
+      first++; // wholly at or after T
     }
-    return sorted;
+    return all.slice(first);
   }
 
   /**

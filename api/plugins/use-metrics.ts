@@ -9,10 +9,16 @@ export function useMetrics(options: { metrics: ApiMetrics; graphqlEndpoint: stri
   const endpoint = options.endpoint ?? '/metrics';
   const started = new WeakMap<Request, number>();
   return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname === endpoint) {
-        endResponse(new fetchAPI.Response(await metrics.registry.metrics(), { headers: { 'content-type': metrics.registry.contentType } }));
-      } else if (url.pathname === options.graphqlEndpoint) started.set(request, performance.now());
+    // Synchronous for every path but /metrics: an async hook would cost every GraphQL
+    // request a promise and a microtask hop in yoga's request pipeline.
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname === options.graphqlEndpoint) started.set(request, performance.now());
+      else if (url.pathname === endpoint) {
+        return metrics.registry.metrics().then((text) => {
+          endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
+        });
+      }
+      return undefined;
     },
     onResultProcess({ result }) {
       for (const r of Array.isArray(result) ? result : [result]) {

@@ -5,13 +5,15 @@ import type { Plugin } from 'graphql-yoga';
 export function useReadiness(options: { endpoint?: string; check: () => Promise<string | null> }): Plugin {
   const endpoint = options.endpoint ?? '/ready';
   return {
-    async onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname !== endpoint) return;
-      const problem = await options.check().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-      endResponse(new fetchAPI.Response(JSON.stringify(problem === null ? { status: 'ready' } : { status: 'unavailable', reason: problem }), {
-        status: problem === null ? 200 : 503,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
-      }));
+    // Synchronous for every other path (see use-metrics.ts).
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== endpoint) return undefined;
+      return options.check().catch((error: unknown) => (error instanceof Error ? error.message : String(error))).then((problem) => {
+        endResponse(new fetchAPI.Response(JSON.stringify(problem === null ? { status: 'ready' } : { status: 'unavailable', reason: problem }), {
+          status: problem === null ? 200 : 503,
+          headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+        }));
+      });
     },
   };
 }
