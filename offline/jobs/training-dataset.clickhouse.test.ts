@@ -7,11 +7,12 @@
 // - 600 random user labels and 300 random item labels equal the reference evaluator.
 // - `tessera dataset` (the CLI: CSV in, job, CSV out) gives the same values.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { PROJECT_ROOT } from '../../config/config.js';
 import { decodeEvent, type ClickEvent } from '../../core/event.js';
@@ -29,6 +30,7 @@ import { createJobQueue, enqueue, jobsConnection } from './queue.js';
 import { waitForJob } from './jobs-support.js';
 import { startJobWorker, type JobWorker } from './worker.js';
 
+const execFileAsync = promisify(execFile);
 const LATENESS = 10 * 60_000;
 const HALF_HOUR = 30 * 60_000;
 const prefix = `ttds${process.pid}`;
@@ -147,10 +149,10 @@ test('tessera dataset: labels CSV in, CSV with the features out, in input order'
   fs.writeFileSync(input, `entity_id,ts,clicked\n${labels.map((l, i) => `${l.id},${i % 2 === 0 ? l.ts : new Date(l.ts).toISOString()},${l.label}`).join('\n')}\n`);
   const out = path.join(dir, 'out.csv');
   const names = ['user_views_24h', 'user_last_5_items', 'user_avg_view_price_24h'];
-  const res = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'bin/tessera.js'), 'dataset', '--labels', input, '--names', names.join(','), '--out', out], {
-    cwd: PROJECT_ROOT, encoding: 'utf8', env: { ...process.env, TESSERA_CLICKHOUSE_DB: t.db, TESSERA_REDIS_PREFIX: prefix, TESSERA_LOG_LEVEL: 'warn' },
+  // Asynchronously: this process's job worker must keep running while the CLI waits for it.
+  await execFileAsync(process.execPath, [path.join(PROJECT_ROOT, 'bin/tessera.js'), 'dataset', '--labels', input, '--names', names.join(','), '--out', out], {
+    cwd: PROJECT_ROOT, env: { ...process.env, TESSERA_CLICKHOUSE_DB: t.db, TESSERA_REDIS_PREFIX: prefix, TESSERA_LOG_LEVEL: 'warn' },
   });
-  assert.equal(res.status, 0, res.stderr);
   const rows = parse(fs.readFileSync(out, 'utf8'), { columns: true }) as Array<Record<string, string>>;
   assert.deepEqual(Object.keys(rows[0] ?? {}), ['entity_id', 'ts', 'clicked', ...names]);
   assert.equal(rows.length, labels.length);
