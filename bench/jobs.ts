@@ -77,7 +77,7 @@ export async function benchJobs(config: Config, prefix: string, o: { events: num
 
     log('backfill of the whole range into Redis');
     t = performance.now();
-    const b = await runBackfill({ clickhouse: ch, database: db, redis, prefix, registry }, { from: START, to: START + 7 * DAY, chunkEvents: 1_000_000 }, {
+    const b = await runBackfill({ clickhouse: ch, database: db, redis, prefix, registry }, { from: START, to: START + 7 * DAY }, {
       onProgress: (p) => log(`  backfill ${Math.round(p.fraction * 100)}% (chunk ${p.chunksDone}/${p.chunks})`),
     });
     const backfillSeconds = (performance.now() - t) / 1000;
