@@ -6,11 +6,13 @@
 //   probe's value, equal to before and to the reference; a second run changes nothing;
 // - the same with the worker (`tessera run --jobs`, a real process) killed -9 half-way and
 //   restarted: the job resumes from its last chunk and ends with the same values;
-// - a corrupted tile is reported by `skew`.
+// - a corrupted tile is reported by `skew` (the function, the CLI's exit code 1, the
+//   job's tessera_skew_mismatches gauge).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { Redis } from 'ioredis';
 import { PROJECT_ROOT } from '../../config/config.js';
 import { checkProbes, randomProbes, type Probe } from '../../store/probe-support.js';
@@ -22,6 +24,7 @@ import { createJobQueue, enqueue, jobsConnection } from './queue.js';
 import { runSkewCheck } from './skew.js';
 import { startJobWorker } from './worker.js';
 
+const execFileAsync = promisify(execFile);
 let env: PipelineEnv;
 let redis: Redis;
 let reader: FeatureReader;
@@ -67,7 +70,29 @@ test('skew: online and offline agree after the pipeline (0 mismatches)', { timeo
   console.log(`skew: ${report.entities} entities, ${report.compared} compared, ${report.skipped} skipped, ${report.mismatches} mismatches in ${report.ms.toFixed(0)} ms`);
   assert.ok(report.compared >= 2_000, `only ${report.compared} values compared`);
   assert.equal(report.mismatches, 0, JSON.stringify(report.examples.slice(0, 5)));
+  const cli = await skewCli();
+  assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+  assert.match(cli.stdout, / 0 mismatches/);
 });
+
+/** `tessera skew` as a user runs it (its own process), on this test's data. */
+async function skewCli(): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [path.join(PROJECT_ROOT, 'bin/tessera.js'), 'skew', '--sample', '400', '--seed', 'bkf'], { cwd: PROJECT_ROOT, env: childEnv() });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env, TESSERA_REDIS_PREFIX: env.prefix, TESSERA_CLICKHOUSE_DB: env.t.db, TESSERA_JOB_LOCK_MS: '2000',
+    TESSERA_SKEW_EVERY_MS: '0', TESSERA_RETENTION_DAYS: '1000000', TESSERA_METRICS_PORT: '0', TESSERA_LOG_LEVEL: 'warn',
+    TESSERA_ALLOWED_LATENESS_MS: String(env.config.events.allowedLatenessMs),
+  };
+}
 
 test('Redis wiped, then a backfill job over the whole range: every probe as before, twice', { timeout: 600_000 }, async () => {
   assert.ok(await wipeTiles(redis, env.prefix) > 0);
@@ -101,11 +126,7 @@ function jobsProcess(): ChildProcess {
   return spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/tessera.js'), 'run', '--jobs'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env, TESSERA_REDIS_PREFIX: env.prefix, TESSERA_CLICKHOUSE_DB: env.t.db, TESSERA_JOB_LOCK_MS: '2000',
-      TESSERA_SKEW_EVERY_MS: '0', TESSERA_RETENTION_DAYS: '1000000', TESSERA_METRICS_PORT: '0', TESSERA_LOG_LEVEL: 'warn',
-      TESSERA_ALLOWED_LATENESS_MS: String(env.config.events.allowedLatenessMs),
-    },
+    env: childEnv(),
   });
 }
 
@@ -157,4 +178,23 @@ test('skew reports a corrupted Redis tile', { timeout: 300_000 }, async () => {
   console.log(`skew after corruption: ${report.mismatches} mismatches; ${JSON.stringify(report.examples.slice(0, 3))}`);
   assert.ok(report.mismatches >= 1);
   assert.ok(report.examples.some((m) => m.id === user && m.feature === 'user_views_24h'), 'the corrupted user is not among the examples');
+
+  const cli = await skewCli();
+  assert.equal(cli.code, 1, 'tessera skew exits 1 on a mismatch');
+  assert.match(cli.stdout, new RegExp(`user "${user}" user_views_24h`));
+
+  // As a job: the worker exports the result as the tessera_skew_mismatches gauge.
+  const worker = await startJobWorker({ config: env.config, prefix: env.prefix, database: env.t.db, registry: env.registry });
+  const connection = jobsConnection(env.config);
+  const queue = createJobQueue(connection, env.prefix);
+  try {
+    const job = await enqueue(queue, 'skew', { sample: 2_000, seed: 'bkf' });
+    assert.equal((await waitForJob(queue, String(job.id), 300_000)).state, 'completed');
+    const gauge = /^tessera_skew_mismatches (\d+)$/m.exec(await worker.metrics.metrics());
+    assert.ok(gauge && Number(gauge[1]) >= 1, 'the skew gauge shows the mismatch');
+  } finally {
+    await queue.close();
+    connection.disconnect();
+    await worker.stop();
+  }
 });

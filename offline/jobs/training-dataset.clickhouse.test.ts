@@ -6,6 +6,7 @@
 //   from the values without the planted ts - 1 event.
 // - 600 random user labels and 300 random item labels equal the reference evaluator.
 // - `tessera dataset` (the CLI: CSV in, job, CSV out) gives the same values.
+// - the API's trainingDataset mutation and job(id); bad input fails at once, with the reason.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,6 +27,8 @@ import { migrate } from '../migrate.js';
 import { execute, insertRows, selectRows } from '../query.js';
 import { sql, table } from '../sql.js';
 import { createTestDatabase, insertEvents, type TestDatabase } from '../test-support.js';
+import { ADMIN_KEY, codes, gql, startTestApi, testConfig } from '../../api/test-support.js';
+import { queueJobSource } from './job-source.js';
 import { createJobQueue, enqueue, jobsConnection } from './queue.js';
 import { waitForJob } from './jobs-support.js';
 import { startJobWorker, type JobWorker } from './worker.js';
@@ -170,4 +173,59 @@ test('tessera dataset: labels CSV in, CSV with the features out, in input order'
     }
   });
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('API: trainingDataset mutation (admin scope) starts the job, job(id) follows it to completed', { timeout: 300_000 }, async () => {
+  const labelsTable = 'api_labels';
+  await execute(t.client(), sql`CREATE TABLE ${table(t.db, labelsTable)} (entity_id String, ts UInt64) ENGINE = MergeTree ORDER BY (entity_id, ts)`);
+  await insertRows(t.client(), table(t.db, labelsTable), randomLabels('user', 40).map((l) => ({ entity_id: l.id, ts: l.ts })));
+  const connection = jobsConnection(t.config);
+  const queue = createJobQueue(connection, prefix);
+  const config = testConfig({ TESSERA_CLICKHOUSE_DB: t.db, TESSERA_REDIS_PREFIX: prefix });
+  const server = await startTestApi({ config, prefix, jobs: queueJobSource(queue) });
+  try {
+    const denied = await gql(server.url, 'mutation { trainingDataset(labelsTable: "api_labels", names: ["user_views_1h"], outputTable: "api_out") { id } }');
+    assert.deepEqual(codes(denied), ['FORBIDDEN'], 'a read key cannot start jobs');
+    const started = await gql(server.url, 'mutation { trainingDataset(labelsTable: "api_labels", names: ["user_views_1h", "user_last_5_items"], outputTable: "api_out") { id kind state } }', { key: ADMIN_KEY });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const id = started.body.data.trainingDataset.id as string;
+    assert.equal(started.body.data.trainingDataset.kind, 'training-dataset');
+    let job: { state: string; progress: number | null; result: { rows: number } | null; error: string | null } | undefined;
+    for (let i = 0; i < 600 && job?.state !== 'completed' && job?.state !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      job = (await gql(server.url, `{ job(id: ${JSON.stringify(id)}) { state progress result error } }`, { key: ADMIN_KEY })).body.data.job;
+    }
+    assert.equal(job?.state, 'completed', job?.error ?? 'not finished');
+    assert.equal(job?.progress, 1);
+    assert.equal(job?.result?.rows, 40);
+    const [n] = await selectRows<{ n: string }>(t.client(), sql`SELECT toString(count()) AS n FROM ${table(t.db, 'api_out')}`);
+    assert.equal(Number(n?.n), 40);
+    const unknown = await gql(server.url, '{ job(id: "no-such-job") { id } }', { key: ADMIN_KEY });
+    assert.equal(unknown.body.data.job, null);
+  } finally {
+    await server.stop();
+    await queue.close();
+    connection.disconnect();
+  }
+});
+
+test('a job with bad input fails at once with the reason and is kept; retention runs as a job', { timeout: 300_000 }, async () => {
+  const connection = jobsConnection(t.config);
+  const queue = createJobQueue(connection, prefix);
+  try {
+    const bad = await enqueue(queue, 'training-dataset', { labelsTable: 'no_such_labels', names: ['user_views_1h'], outputTable: 'never' });
+    const end = await waitForJob(queue, String(bad.id), 120_000);
+    assert.equal(end.state, 'failed');
+    assert.match(end.failedReason ?? '', /LabelsTableError: labels table .*no_such_labels does not exist/);
+    assert.equal((await queue.getJob(String(bad.id)))?.attemptsMade, 1, 'bad input is not retried');
+
+    const retention = await enqueue(queue, 'retention', { days: 100_000 });
+    const done = await waitForJob(queue, String(retention.id), 120_000);
+    assert.equal(done.state, 'completed', done.failedReason);
+    assert.deepEqual((done.result as { dropped: unknown[] }).dropped, [], 'nothing is older than 100,000 days');
+    await assert.rejects(enqueue(queue, 'retention', { days: 0 }), /JobInputError|days/);
+  } finally {
+    await queue.close();
+    connection.disconnect();
+  }
 });
