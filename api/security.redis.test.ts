@@ -104,9 +104,19 @@ test('ids per request are capped across all fields, with a clear error', async (
   assert.deepEqual(codes(empty), ['BAD_USER_INPUT']);
 });
 
-test('request bodies are capped (413)', async () => {
+test('request bodies are capped (413), by Content-Length and, for chunked bodies, as they stream', async () => {
   const r = await gql(small.url, '{ featureDefinitions { name } }', { variables: { pad: 'x'.repeat(5000) } });
   assert.equal(r.status, 413);
+  assert.deepEqual(codes(r), ['REQUEST_ENTITY_TOO_LARGE']);
+  const chunked = async (text: string) => {
+    const body = new ReadableStream<Uint8Array>({ start(c) { for (let i = 0; i < text.length; i += 1000) c.enqueue(new TextEncoder().encode(text.slice(i, i + 1000))); c.close(); } });
+    const res = await fetch(`${small.url}/graphql`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/json', authorization: `Bearer ${READ_KEY}` } } as RequestInit);
+    return { status: res.status, text: await res.text() };
+  };
+  const big = await chunked(JSON.stringify({ query: '{ featureDefinitions { name } }', variables: { pad: 'x'.repeat(5000) } }));
+  assert.equal(big.status, 413, big.text);
+  const ok = await chunked(JSON.stringify({ query: '{ featureDefinitions { name } }' }));
+  assert.equal(ok.status, 200, ok.text);
 });
 
 test('unknown features and entities list the valid names', async () => {

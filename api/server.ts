@@ -19,6 +19,7 @@ import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { createApiRedis, ensureRedisReady, redisProblem, watchRedis } from './online.js';
 import { useAuth } from './plugins/use-auth.js';
+import { useBodyLimit } from './plugins/use-body-limit.js';
 import { useErrorCodes } from './plugins/use-error-codes.js';
 import { useIntrospection } from './plugins/use-introspection.js';
 import { useLimits } from './plugins/use-limits.js';
@@ -125,7 +126,7 @@ export function createApi(options: CreateApiOptions): Api {
     landingPage: false,
     graphiql: development ? { title: 'Tessera feature store', defaultQuery: DEFAULT_QUERY, defaultHeaders: graphiqlHeaders(keys) } : false,
     renderGraphiQL: memo(renderGraphiQL),
-    maxRequestBodySize: limits.maxBodyBytes,
+    maxRequestBodySize: false, // plugins/use-body-limit.ts: the same cap, cheaper
     cors: development ? undefined : false,
     maskedErrors: { isDev: development },
     logging: {
@@ -136,6 +137,7 @@ export function createApi(options: CreateApiOptions): Api {
     },
     plugins: [
       useMetrics({ metrics, graphqlEndpoint: GRAPHQL_PATH }),
+      useBodyLimit(limits.maxBodyBytes),
       useReadiness({ check: () => redisProblem(redis, limits.redisCommandTimeoutMs, health.lastError) }),
       useAuth({ keys, metrics }),
       useErrorCodes(),
