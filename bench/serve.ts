@@ -1,28 +1,22 @@
 // `tessera bench --scenario serve`: latency and throughput of the GraphQL API's `features`
-// path, next to the raw ioredis pipelined read of the same hashes (HGETALL of every tile
-// hash the reader reads, store/reader.ts + store/keys.ts) measured in the same run.
+// path, next to raw ioredis pipelined reads of the same keys measured in the same run:
+// HGETALL of every tile hash the reader needs (the issue's baseline), and the reader's own
+// read-tiles script calls (store/lua/read-tiles.lua) without decoding or evaluation.
 //
 // Data: a generated stream of ~1 hour of event time (1,000 users, 2,000 items) written
 // through the real write path (core/preaggregate -> store/tile-store with markers) under a
 // private prefix. The API runs as its own process (`tessera run --api`, production mode) on
-// loopback; this process is the load generator and the raw-Redis baseline client.
+// loopback; this process is the load generator (a lean HTTP client, http-post.ts, so it
+// takes little of the two cores from the server it measures) and the raw-Redis client.
 //
 // Shapes: (a) 1 user x every user feature; (b) 1 user x every user feature + 100 items x
 // every item feature, in ONE request (two aliased `features` fields: what a ranking service
-// sends per page). Each shape runs at fixed rates (open loop: requests are issued on a
-// schedule whatever the responses do, and latency is measured from the SCHEDULED time, so
-// a stall is charged to every request it delays: no coordinated omission), then at
-// saturation (closed loop, N requests in flight). Runs are bounded in time and in requests
-// in flight.
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
+// sends per page). Each shape and target runs at fixed rates (open loop, latency from the
+// scheduled send time) and at saturation (closed loop); see load.ts.
 import os from 'node:os';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { writeTiles } from '../api/test-support.js';
-import { PROJECT_ROOT, type Config } from '../config/config.js';
+import type { Config } from '../config/config.js';
 import { decodeEvent, type ClickEvent } from '../core/event.js';
 import { isRatio, type Entity, type FeatureDefinition } from '../core/features/definition.js';
 import { createRegistry, type Registry } from '../core/features/registry.js';
@@ -31,7 +25,14 @@ import { Rng } from '../fixtures/random.js';
 import { KeySpace } from '../store/keys.js';
 import { FeatureReader } from '../store/reader.js';
 import { createRedis } from '../store/redis-client.js';
+import { callScript, registerScripts, SCRIPTS } from '../store/scripts.js';
+import { commandStats, startApiProcess, withCpu, type CpuPerRequest } from './api-process.js';
+import { buildPost, HttpPool } from './http-post.js';
+import { fixedRate, saturate, sequential, type Samples, type Send } from './load.js';
+import { verdictsOf } from './serve-report.js';
 import { round, sleep, summarize, type LatencySummary } from './support.js';
+
+export { formatServe } from './serve-report.js';
 
 export interface ServeOptions {
   /** seconds of each fixed-rate and saturation run (default 5) */
@@ -47,7 +48,8 @@ export interface ServeOptions {
 }
 
 export type ShapeName = 'user' | 'user+100items';
-export type Target = 'api' | 'redis';
+/** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls */
+export type Target = 'api' | 'redis' | 'script';
 
 export interface RunResult {
   shape: ShapeName;
@@ -70,7 +72,7 @@ export interface RunResult {
   /** error responses by code (API: extensions.code or HTTP status) */
   errorCodes: Record<string, number>;
   /** CPU time per completed request, ms: the API process (/proc), this process (the client; for raw Redis: ioredis), the Redis server (INFO cpu) */
-  cpuMsPerRequest: { api: number; client: number; redis: number };
+  cpuMsPerRequest: CpuPerRequest;
   /** the fixed rate was held: everything issued completed, throughput within 5% of the target */
   sustained: boolean;
 }
@@ -83,16 +85,18 @@ export interface ServeResult {
   events: number;
   eventSpanMinutes: number;
   seedSeconds: number;
-  /** per shape: hashes read per request and their mean size */
-  reads: Record<ShapeName, { hashes: number; fields: number; bytes: number }>;
+  /** per shape: tile hashes and read-tiles calls per request, and the fields and bytes they hold */
+  reads: Record<ShapeName, { hashes: number; calls: number; fields: number; bytes: number }>;
   /**
-   * Unloaded, one request at a time: the raw pipeline and FeatureReader.read (same pipeline +
+   * Unloaded, one request at a time: the raw pipelines and FeatureReader.read (read-tiles +
    * decode + evaluate) in this process, and the API over HTTP; p50 ms and CPU ms per request
    * (this process for raw and reader, the API process for the API)
    */
-  breakdown: Record<ShapeName, { rawRedisP50: number; readerP50: number; apiP50: number; rawCpuMs: number; readerCpuMs: number; apiCpuMs: number }>;
-  /** Redis server time per HGETALL during the API runs (INFO commandstats), µs */
+  breakdown: Record<ShapeName, { rawRedisP50: number; rawScriptP50: number; readerP50: number; apiP50: number; rawCpuMs: number; rawScriptCpuMs: number; readerCpuMs: number; apiCpuMs: number }>;
+  /** Redis server time per HGETALL during the raw HGETALL runs, µs */
   redisUsecPerHgetall: number;
+  /** Redis server time per EVALSHA during the raw read-tiles runs, µs (server-wide: other clients' scripts count too) */
+  redisUsecPerReadTiles: number;
   runs: RunResult[];
   /** ok null: cannot be judged (the raw baseline itself did not hold the rate) */
   verdicts: { name: string; ok: boolean | null; detail: string }[];
@@ -101,11 +105,6 @@ export interface ServeResult {
 const BENCH_KEY = 'bench-serve-read-key';
 const SHAPES: ShapeName[] = ['user', 'user+100items'];
 const ITEMS_PER_REQUEST = 100;
-const MAX_IN_FLIGHT = 128;
-const DRAIN_MS = 3_000;
-const SETTLE_MS = 30_000;
-/** USER_HZ of /proc/<pid>/stat (100 on Linux) */
-const CLOCK_TICKS = 100;
 
 // ---------------------------------------------------------------- data
 
@@ -162,153 +161,53 @@ const QUERIES: Record<ShapeName, string> = {
 }`,
 };
 
-/** Sends one request; resolves null when it succeeded, else an error code. */
-type Send = (req: Request) => Promise<string | null>;
-
-function apiClient(port: number, shape: ShapeName, userNames: string[], itemNames: string[]): { send: Send; raw: (req: Request) => Promise<string>; close(): void } {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const post = (req: Request): Promise<{ status: number; text: string }> => new Promise((resolve, reject) => {
+/** The API over HTTP; every request's bytes are built before the runs (not on the clock). */
+function apiClient(port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; close(): void } {
+  const pool = new HttpPool('127.0.0.1', port);
+  const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${BENCH_KEY}` };
+  const build = (req: Request): Buffer => {
     const variables = shape === 'user' ? { u: [req.user], un: userNames } : { u: [req.user], un: userNames, i: req.items, in: itemNames };
-    const body = JSON.stringify({ query: QUERIES[shape], variables });
-    const r = http.request({
-      host: '127.0.0.1', port, path: '/graphql', method: 'POST', agent,
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${BENCH_KEY}`, 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    r.on('error', reject);
-    r.end(body);
-  });
+    return buildPost('127.0.0.1', port, '/graphql', headers, JSON.stringify({ query: QUERIES[shape], variables }));
+  };
+  const built = new Map<Request, Buffer>(reqs.map((r) => [r, build(r)]));
+  const bytes = (req: Request): Buffer => built.get(req) ?? build(req);
   return {
     send: async (req) => {
-      const { status, text } = await post(req);
-      if (status === 200 && !text.includes('"errors"')) return null;
-      return /"code":"([A-Z_]+)"/.exec(text)?.[1] ?? `HTTP ${status}`;
+      const { status, body } = await pool.post(bytes(req));
+      if (status === 200 && !body.includes('"errors"')) return null;
+      return /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`;
     },
-    raw: async (req) => (await post(req)).text,
-    close: () => agent.destroy(),
+    raw: async (req) => (await pool.post(bytes(req))).body,
+    close: () => pool.close(),
   };
 }
 
-function redisClient(redis: Redis, keys: KeySpace, userSizes: number[], itemSizes: number[], shape: ShapeName): Send {
+/** The issue's baseline: pipelined HGETALL of every tile hash the request's features live in. */
+function hgetallClient(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName): Send<Request> {
   return async (req) => {
     const pipe = redis.pipeline();
-    for (const s of userSizes) pipe.hgetall(keys.tiles('user', req.user, s));
-    if (shape !== 'user') for (const i of req.items) for (const s of itemSizes) pipe.hgetall(keys.tiles('item', i, s));
+    for (const s of sizes.user) pipe.hgetall(keys.tiles('user', req.user, s));
+    if (shape !== 'user') for (const i of req.items) for (const s of sizes.item) pipe.hgetall(keys.tiles('item', i, s));
     const replies = (await pipe.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     return failed ? (failed[0]?.name ?? 'ERROR') : null;
   };
 }
 
-// ---------------------------------------------------------------- load generation
-
-interface Samples {
-  latency: number[];
-  service: number[];
-  lag: number[];
-  issued: number;
-  completed: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  dropped: number;
-  seconds: number;
+/** What the API's reader sends: one pipelined read-tiles call per entity, replies not decoded. */
+function scriptClient(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName): Send<Request> {
+  registerScripts(redis);
+  return async (req) => {
+    const pipe = redis.pipeline();
+    callScript(pipe, SCRIPTS.readTiles, sizes.user.map((s) => keys.tiles('user', req.user, s)), []);
+    if (shape !== 'user') for (const i of req.items) callScript(pipe, SCRIPTS.readTiles, sizes.item.map((s) => keys.tiles('item', i, s)), []);
+    const replies = (await pipe.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    return failed ? (failed[0]?.name ?? 'ERROR') : null;
+  };
 }
 
-function failed(s: Samples, code: string | null): void {
-  if (code === null) return;
-  s.errors += 1;
-  s.errorCodes[code] = (s.errorCodes[code] ?? 0) + 1;
-}
-
-const newSamples = (seconds: number): Samples => ({ latency: [], service: [], lag: [], issued: 0, completed: 0, errors: 0, errorCodes: {}, dropped: 0, seconds });
-
-/**
- * Open loop at `rate`: request k is due at t0 + k/rate and its latency is measured from
- * that time. A request due while MAX_IN_FLIGHT are outstanding is dropped (counted: the
- * target did not keep up); requests still unanswered DRAIN_MS after the schedule ends
- * count with their latency so far. Returns only when nothing is in flight any more (at
- * most SETTLE_MS later), so one run never spills into the next.
- */
-async function fixedRate(send: Send, reqs: Request[], rate: number, seconds: number): Promise<Samples> {
-  const total = Math.round(rate * seconds);
-  const s = newSamples(seconds);
-  const pending = new Map<number, number>(); // k -> scheduled time
-  let counting = true;
-  const t0 = performance.now() + 5;
-  const due = (k: number): number => t0 + (k * 1000) / rate;
-  let k = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      while (k < total && due(k) <= now) {
-        const id = k;
-        const scheduled = due(id);
-        const req = reqs[id % reqs.length] as Request;
-        k += 1;
-        if (pending.size >= MAX_IN_FLIGHT) {
-          s.dropped += 1;
-          continue;
-        }
-        const sent = performance.now();
-        s.lag.push(sent - scheduled);
-        s.issued += 1;
-        pending.set(id, scheduled);
-        send(req).catch((e: Error) => e.name || 'ERROR').then((code) => {
-          const end = performance.now();
-          pending.delete(id);
-          if (!counting) return;
-          failed(s, code);
-          s.completed += 1;
-          s.latency.push(end - scheduled);
-          s.service.push(end - sent);
-        }, () => undefined);
-      }
-      if (k >= total) return resolve();
-      setTimeout(tick, Math.max(0, Math.floor(due(k) - performance.now())));
-    };
-    setTimeout(tick, 5);
-  });
-  const drainEnd = due(total) + DRAIN_MS;
-  while (pending.size > 0 && performance.now() < drainEnd) await sleep(5);
-  const now = performance.now();
-  counting = false;
-  for (const scheduled of pending.values()) s.latency.push(now - scheduled); // unanswered: at least this late
-  s.seconds = (Math.min(now, drainEnd) - t0) / 1000;
-  const settleEnd = now + SETTLE_MS;
-  while (pending.size > 0 && performance.now() < settleEnd) await sleep(10);
-  if (pending.size > 0) throw new Error(`${pending.size} requests still unanswered ${SETTLE_MS / 1000} s after the run`);
-  return s;
-}
-
-/** Closed loop: `concurrency` requests in flight for `seconds`; latency from each send. */
-async function saturate(send: Send, reqs: Request[], concurrency: number, seconds: number): Promise<Samples> {
-  const s = newSamples(seconds);
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  let k = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      const req = reqs[k++ % reqs.length] as Request;
-      const sent = performance.now();
-      s.issued += 1;
-      const code = await send(req).catch((e: Error) => e.name || 'ERROR');
-      const ms = performance.now() - sent;
-      failed(s, code);
-      s.completed += 1;
-      s.latency.push(ms);
-      s.service.push(ms);
-      s.lag.push(0);
-    }
-  }));
-  s.seconds = (performance.now() - t0) / 1000;
-  return s;
-}
-
-function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x: Samples, cpuMsPerRequest: RunResult['cpuMsPerRequest']): RunResult {
+function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x: Samples, cpuMsPerRequest: CpuPerRequest): RunResult {
   const rps = x.completed / x.seconds;
   const sustained = load === 'saturation' || (x.dropped === 0 && x.completed === x.issued && x.errors === 0 && rps >= 0.95 * load);
   return {
@@ -318,121 +217,52 @@ function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x:
   };
 }
 
-/** n requests one at a time: p50 ms, and CPU ms per request of this process or of `pid`. */
-async function sequential(n: number, f: (i: number) => Promise<unknown>, pid?: number): Promise<{ p50: number; cpuMs: number }> {
-  const ms: number[] = [];
-  const c0 = process.cpuUsage();
-  const p0 = pid === undefined ? 0 : processCpuSeconds(pid);
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await f(i);
-    ms.push(performance.now() - t);
-  }
-  const c = process.cpuUsage(c0);
-  const cpuSeconds = pid === undefined ? (c.user + c.system) / 1e6 : processCpuSeconds(pid) - p0;
-  return { p50: summarize(ms).p50, cpuMs: round((cpuSeconds * 1000) / n, 3) };
-}
-
-// ---------------------------------------------------------------- the API process
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** `tessera run --api` in its own process, production mode, on the private prefix. */
-async function startApiProcess(config: Config, prefix: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tessera.js'), 'run', '--api'], {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env, TESSERA_MODE: 'production', TESSERA_API_KEYS: `bench:${BENCH_KEY}:read`, TESSERA_API_PORT: String(port),
-      TESSERA_REDIS_URL: config.redis.url, TESSERA_REDIS_PREFIX: prefix, TESSERA_CLICKHOUSE_URL: config.clickhouse.url,
-      TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), TESSERA_LOG_LEVEL: 'warn',
-    },
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode} before it was ready`);
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error('the API process was not ready after 60 s');
+/** Fields and bytes a request reads (mean of a sample), from the HGETALL replies. */
+async function readSize(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName, sample: readonly Request[]): Promise<ServeResult['reads'][ShapeName]> {
+  let fields = 0;
+  let bytes = 0;
+  for (const req of sample) {
+    const pipe = redis.pipeline();
+    for (const s of sizes.user) pipe.hgetall(keys.tiles('user', req.user, s));
+    if (shape !== 'user') for (const i of req.items) for (const s of sizes.item) pipe.hgetall(keys.tiles('item', i, s));
+    for (const [, h] of (await pipe.exec()) ?? []) {
+      for (const [f, v] of Object.entries(h as Record<string, string>)) {
+        fields += 1;
+        bytes += f.length + v.length;
+      }
     }
-    await sleep(200);
   }
-  return {
-    port, child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => { if (child.exitCode === null) child.kill('SIGKILL'); })]);
-    },
-  };
-}
-
-/** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
-function processCpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const num = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
-  return num('used_cpu_sys') + num('used_cpu_user');
-}
-
-/** Runs a measurement and charges the CPU used meanwhile by the API process, this process and Redis to its completed requests. */
-async function withCpu(apiPid: number, redis: Redis, run: () => Promise<Samples>): Promise<[Samples, RunResult['cpuMsPerRequest']]> {
-  const a0 = processCpuSeconds(apiPid);
-  const c0 = process.cpuUsage();
-  const r0 = await redisCpuSeconds(redis);
-  const x = await run();
-  const c = process.cpuUsage(c0);
-  const per = (sec: number): number => (x.completed > 0 ? round((sec * 1000) / x.completed, 3) : NaN);
-  return [x, { api: per(processCpuSeconds(apiPid) - a0), client: per((c.user + c.system) / 1e6), redis: per((await redisCpuSeconds(redis)) - r0) }];
-}
-
-async function hgetallStats(redis: Redis): Promise<{ calls: number; usec: number }> {
-  const info = await redis.info('commandstats');
-  const m = /cmdstat_hgetall:calls=(\d+),usec=(\d+)/.exec(info);
-  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+  const others = shape === 'user' ? 0 : ITEMS_PER_REQUEST;
+  return { hashes: sizes.user.length + others * sizes.item.length, calls: 1 + others, fields: Math.round(fields / sample.length), bytes: Math.round(bytes / sample.length) };
 }
 
 // ---------------------------------------------------------------- the scenario
 
 export async function benchServe(config: Config, prefix: string, options: ServeOptions, log: (m: string) => void): Promise<ServeResult> {
+  const redis = createRedis(config);
+  const baseline = createRedis(config);
+  try {
+    return await run(config, prefix, options, log, redis, baseline);
+  } finally {
+    redis.disconnect();
+    baseline.disconnect();
+  }
+}
+
+async function run(config: Config, prefix: string, options: ServeOptions, log: (m: string) => void, redis: Redis, baseline: Redis): Promise<ServeResult> {
   const seconds = options.seconds ?? 5;
   const rates = options.rates ?? [500, 2_000];
   const concurrency = options.concurrency ?? 32;
-  const nUsers = options.users ?? 1_000;
-  const nItems = options.items ?? 2_000;
   const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const userNames = registry.forEntity('user').map((d) => d.name);
   const itemNames = registry.forEntity('item').map((d) => d.name);
   const sizes: Record<Entity, number[]> = { user: tileSizesFor(registry, registry.forEntity('user')), item: tileSizesFor(registry, registry.forEntity('item')) };
   const keys = new KeySpace(prefix);
-  const redis = createRedis(config);
-  const baseline = createRedis(config);
 
-  log(`seeding ~1 h of event time: ${nUsers} users, ${nItems} items, ${options.eventsPerSec ?? 25} events/s -> preaggregate -> TileStore.apply (markers)`);
+  log(`seeding ~1 h of event time: ${options.users ?? 1_000} users, ${options.items ?? 2_000} items, ${options.eventsPerSec ?? 25} events/s -> preaggregate -> TileStore.apply (markers)`);
   const load0 = os.loadavg()[0] ?? NaN;
   const t0 = performance.now();
-  const events = seedEvents(nUsers, nItems, options.eventsPerSec ?? 25, config.events.allowedLatenessMs);
+  const events = seedEvents(options.users ?? 1_000, options.items ?? 2_000, options.eventsPerSec ?? 25, config.events.allowedLatenessMs);
   await writeTiles(redis, prefix, registry, events);
   const seedSeconds = round((performance.now() - t0) / 1000, 1);
   const users = [...new Set(events.map((e) => e.user_id))].sort();
@@ -441,41 +271,25 @@ export async function benchServe(config: Config, prefix: string, options: ServeO
   log(`  ${events.length} events over ${round(span, 1)} min: ${users.length} users, ${items.length} items with tiles (${seedSeconds} s)`);
 
   const reqs = requestSequence(20_000, users, items, 'bench-serve-requests');
-
-  // How much a request reads: hashes, fields, bytes (the sample's mean).
   const reads = {} as ServeResult['reads'];
   for (const shape of SHAPES) {
-    let fields = 0;
-    let bytes = 0;
-    const sample = reqs.slice(0, 50);
-    for (const req of sample) {
-      const pipe = baseline.pipeline();
-      for (const s of sizes.user) pipe.hgetall(keys.tiles('user', req.user, s));
-      if (shape !== 'user') for (const i of req.items) for (const s of sizes.item) pipe.hgetall(keys.tiles('item', i, s));
-      for (const [, h] of (await pipe.exec()) ?? []) {
-        for (const [f, v] of Object.entries(h as Record<string, string>)) {
-          fields += 1;
-          bytes += f.length + v.length;
-        }
-      }
-    }
-    const hashes = sizes.user.length + (shape === 'user' ? 0 : ITEMS_PER_REQUEST * sizes.item.length);
-    reads[shape] = { hashes, fields: Math.round(fields / sample.length), bytes: Math.round(bytes / sample.length) };
-    log(`  ${shape}: ${hashes} HGETALLs per request, ${reads[shape].fields} fields, ${round(reads[shape].bytes / 1024, 1)} KiB`);
+    reads[shape] = await readSize(baseline, keys, sizes, shape, reqs.slice(0, 50));
+    log(`  ${shape}: ${reads[shape].hashes} tile hashes in ${reads[shape].calls} read-tiles calls, ${reads[shape].fields} fields, ${round(reads[shape].bytes / 1024, 1)} KiB`);
   }
 
   log('starting the API process (tessera run --api, production mode)');
-  const api = await startApiProcess(config, prefix);
+  const api = await startApiProcess(config, prefix, BENCH_KEY);
   const apiPid = api.child.pid ?? -1;
   const runs: RunResult[] = [];
   const breakdown = {} as ServeResult['breakdown'];
-  let hg = { calls: 0, usec: 0 };
+  const stats = { hgetall: { calls: 0, usec: 0 }, evalsha: { calls: 0, usec: 0 } };
   try {
     const reader = new FeatureReader(baseline, prefix, registry);
     for (const shape of SHAPES) {
-      const client = apiClient(api.port, shape, userNames, itemNames);
-      const viaApi = client.send;
-      const viaRedis = redisClient(baseline, keys, sizes.user, sizes.item, shape);
+      const client = apiClient(api.port, shape, reqs, userNames, itemNames);
+      const hgetall = hgetallClient(baseline, keys, sizes, shape);
+      const script = scriptClient(baseline, keys, sizes, shape);
+      const targets: [Target, Send<Request>][] = [['api', client.send], ['redis', hgetall], ['script', script]];
       try {
         // Correctness first: the API answers from Redis, the same values the reader computes.
         const probe = reqs[0] as Request;
@@ -490,23 +304,24 @@ export async function benchServe(config: Config, prefix: string, options: ServeO
         }
 
         log(`${shape}: warm-up`);
-        await saturate(viaApi, reqs.slice(1000), 4, 2);
-        await saturate(viaRedis, reqs.slice(1000), 4, 1);
+        for (const [, send] of targets) await saturate(send, reqs.slice(1000), 4, 1.5);
         const n = shape === 'user' ? 300 : 60;
         const rs = (i: number): Request => reqs[(i * 7) % reqs.length] as Request;
-        const raw = await sequential(n, (i) => viaRedis(rs(i)));
+        const raw = await sequential(n, (i) => hgetall(rs(i)));
+        const rawScript = await sequential(n, (i) => script(rs(i)));
         const read = await sequential(n, async (i) => {
           const r = rs(i);
           const reading = reader.read('user', [r.user], userNames, Date.now());
           if (shape === 'user') return reading;
           return Promise.all([reading, reader.read('item', r.items, itemNames, Date.now())]);
         });
-        const viaHttp = await sequential(n, (i) => viaApi(rs(i)), apiPid);
-        breakdown[shape] = { rawRedisP50: raw.p50, readerP50: read.p50, apiP50: viaHttp.p50, rawCpuMs: raw.cpuMs, readerCpuMs: read.cpuMs, apiCpuMs: viaHttp.cpuMs };
-        log(`  unloaded, one at a time: p50 raw ${raw.p50} ms, FeatureReader ${read.p50} ms, API ${viaHttp.p50} ms; CPU per request: raw ${raw.cpuMs} ms, FeatureReader ${read.cpuMs} ms, API process ${viaHttp.cpuMs} ms`);
+        const viaHttp = await sequential(n, (i) => client.send(rs(i)), apiPid);
+        breakdown[shape] = { rawRedisP50: raw.p50, rawScriptP50: rawScript.p50, readerP50: read.p50, apiP50: viaHttp.p50, rawCpuMs: raw.cpuMs, rawScriptCpuMs: rawScript.cpuMs, readerCpuMs: read.cpuMs, apiCpuMs: viaHttp.cpuMs };
+        log(`  unloaded, one at a time: p50 raw HGETALL ${raw.p50} ms, raw read-tiles ${rawScript.p50} ms, FeatureReader ${read.p50} ms, API ${viaHttp.p50} ms; CPU per request: ${raw.cpuMs} / ${rawScript.cpuMs} / ${read.cpuMs} ms, API process ${viaHttp.cpuMs} ms`);
 
-        for (const [target, send] of [['api', viaApi], ['redis', viaRedis]] as const) {
-          const before = target === 'api' ? await hgetallStats(redis) : undefined;
+        for (const [target, send] of targets) {
+          const command = target === 'redis' ? 'hgetall' : target === 'script' ? 'evalsha' : undefined;
+          const before = command ? await commandStats(redis, command) : undefined;
           for (const rate of rates) {
             const r = toRun(shape, target, rate, ...(await withCpu(apiPid, redis, () => fixedRate(send, reqs, rate, seconds))));
             runs.push(r);
@@ -516,9 +331,10 @@ export async function benchServe(config: Config, prefix: string, options: ServeO
           const r = toRun(shape, target, 'saturation', ...(await withCpu(apiPid, redis, () => saturate(send, reqs, concurrency, seconds))));
           runs.push(r);
           log(`  ${target} saturated (${concurrency} in flight): ${r.rps} req/s, p50 ${r.latency.p50} p99 ${r.latency.p99} ms; CPU ms/request: API ${r.cpuMsPerRequest.api}, client ${r.cpuMsPerRequest.client}, Redis ${r.cpuMsPerRequest.redis}${r.errors ? `; errors ${JSON.stringify(r.errorCodes)}` : ''}`);
-          if (before) {
-            const after = await hgetallStats(redis);
-            hg = { calls: hg.calls + after.calls - before.calls, usec: hg.usec + after.usec - before.usec };
+          if (command && before) {
+            const after = await commandStats(redis, command);
+            const acc = stats[command];
+            stats[command] = { calls: acc.calls + after.calls - before.calls, usec: acc.usec + after.usec - before.usec };
           }
           await sleep(300);
         }
@@ -528,73 +344,12 @@ export async function benchServe(config: Config, prefix: string, options: ServeO
     }
   } finally {
     await api.stop();
-    redis.disconnect();
-    baseline.disconnect();
   }
 
-  const find = (shape: ShapeName, target: Target, load: number | 'saturation'): RunResult | undefined => runs.find((r) => r.shape === shape && r.target === target && r.load === load);
-  const verdicts: ServeResult['verdicts'] = [];
-  const at500 = (shape: ShapeName) => find(shape, 'api', 500);
-  const p99Check = (shape: ShapeName, limit: number, label: string) => {
-    const r = at500(shape);
-    if (r) verdicts.push({ name: `${label}: API p99 <= ${limit} ms at 500 req/s (${shape})`, ok: r.sustained && r.latency.p99 <= limit, detail: `p99 ${r.latency.p99} ms${r.sustained ? '' : ', rate not sustained'}` });
-  };
-  p99Check('user', 3, '(a)');
-  p99Check('user+100items', 20, '(b)');
-  for (const shape of SHAPES) {
-    for (const rate of rates) {
-      const a = find(shape, 'api', rate);
-      const b = find(shape, 'redis', rate);
-      if (!a || !b) continue;
-      const ratio = round(a.latency.p50 / b.latency.p50, 2);
-      const serviceRatio = round(a.serviceP50 / b.serviceP50, 2);
-      const detail = `${a.latency.p50} / ${b.latency.p50} ms = ${ratio}x (send -> response: ${a.serviceP50} / ${b.serviceP50} ms = ${serviceRatio}x)`;
-      verdicts.push(b.sustained
-        ? { name: `API p50 <= 2.5 x raw Redis p50 (${shape}, ${rate} req/s)`, ok: a.sustained && ratio <= 2.5 && serviceRatio <= 2.5, detail: `${detail}${a.sustained ? '' : '; the API did not hold the rate'}` }
-        : { name: `API p50 <= 2.5 x raw Redis p50 (${shape}, ${rate} req/s)`, ok: null, detail: `${detail}; the raw Redis read itself did not hold ${rate} req/s on this machine` });
-    }
-  }
+  const perCall = (s: { calls: number; usec: number }): number => (s.calls > 0 ? round(s.usec / s.calls, 2) : NaN);
   return {
     loadAverage: [round(load0, 1), round(os.loadavg()[0] ?? NaN, 1)],
     users: users.length, items: items.length, events: events.length, eventSpanMinutes: round(span, 1), seedSeconds, reads, breakdown,
-    redisUsecPerHgetall: hg.calls > 0 ? round(hg.usec / hg.calls, 2) : NaN, runs, verdicts,
+    redisUsecPerHgetall: perCall(stats.hgetall), redisUsecPerReadTiles: perCall(stats.evalsha), runs, verdicts: verdictsOf(runs, rates),
   };
-}
-
-/** The result as a plain-text table plus the verdicts. */
-export function formatServe(r: ServeResult): string {
-  const lines: string[] = [];
-  lines.push(`serve: load average ${r.loadAverage[0]} before, ${r.loadAverage[1]} after (${os.cpus().length} CPUs)`);
-  lines.push(`serve: ${r.events} events over ${r.eventSpanMinutes} min of event time, ${r.users} users, ${r.items} items; API = separate process (tessera run --api, production mode), loopback`);
-  for (const shape of SHAPES) {
-    const x = r.reads[shape];
-    lines.push(`  ${shape}: ${x.hashes} HGETALLs per request, ~${x.fields} fields, ~${round(x.bytes / 1024, 1)} KiB read from Redis`);
-  }
-  lines.push('');
-  const head = ['shape', 'target', 'load', 'p50 ms', 'p99 ms', 'max ms', 'req/s', 'p50 send->resp', 'API/raw p50', 'CPU ms/req API / client / Redis', 'notes'];
-  const rows: string[][] = [];
-  const fmtCpu = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
-  for (const run of r.runs) {
-    const raw = r.runs.find((x) => x.shape === run.shape && x.target === 'redis' && x.load === run.load);
-    const ratio = run.target === 'api' && raw ? `${round(run.latency.p50 / raw.latency.p50, 2)}x` : '';
-    const errs = run.errors > 0 ? `errors ${Object.entries(run.errorCodes).map(([c, n]) => `${c} ${n}`).join(', ')}` : '';
-    const notes = run.load === 'saturation' ? [`closed loop`, errs] : run.sustained ? [] : ['NOT SUSTAINED:', `${run.dropped} dropped,`, `${run.issued - run.completed} unfinished`, errs];
-    const c = run.cpuMsPerRequest;
-    rows.push([run.shape, run.target === 'api' ? 'API' : 'raw Redis', run.load === 'saturation' ? 'saturation' : `${run.load}/s`,
-      String(run.latency.p50), String(run.latency.p99), String(run.latency.max), String(run.rps), String(run.serviceP50), ratio,
-      `${run.target === 'api' ? fmtCpu(c.api) : '-'} / ${fmtCpu(c.client)} / ${fmtCpu(c.redis)}`, notes.filter(Boolean).join(' ')]);
-  }
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const fmt = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  lines.push(fmt(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(fmt));
-  lines.push('');
-  lines.push('unloaded, one request at a time: raw pipeline / FeatureReader.read (same pipeline + decode + evaluate) / API over HTTP');
-  for (const shape of SHAPES) {
-    const b = r.breakdown[shape];
-    if (b) lines.push(`  ${shape}: p50 ${b.rawRedisP50} / ${b.readerP50} / ${b.apiP50} ms; CPU per request ${b.rawCpuMs} / ${b.readerCpuMs} / ${b.apiCpuMs} ms (bench process, bench process, API process)`);
-  }
-  lines.push(`Redis server time per HGETALL during the API runs: ${r.redisUsecPerHgetall} µs`);
-  lines.push('');
-  for (const v of r.verdicts) lines.push(`${v.ok === null ? 'N/A    ' : v.ok ? 'MET    ' : 'NOT MET'} ${v.name}: ${v.detail}`);
-  return lines.join('\n');
 }

@@ -1,0 +1,88 @@
+// The API under test as its own process (`tessera run --api`, production mode) on a private
+// Redis prefix, and what the benchmarks charge to it: CPU of that process (/proc), of this
+// process, and of the Redis server, plus Redis's own per-command times.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import { PROJECT_ROOT, type Config } from '../config/config.js';
+import { processCpuSeconds, type Samples } from './load.js';
+import { round, sleep } from './support.js';
+
+/** CPU time per completed request, ms: the API process, this process (the client), the Redis server. */
+export interface CpuPerRequest {
+  api: number;
+  client: number;
+  redis: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `tessera run --api` in its own process, production mode, on the private prefix. */
+
+/** `tessera run --api` in its own process, production mode, on the private prefix. */
+export async function startApiProcess(config: Config, prefix: string, apiKey: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tessera.js'), 'run', '--api'], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env, TESSERA_MODE: 'production', TESSERA_API_KEYS: `bench:${apiKey}:read`, TESSERA_API_PORT: String(port),
+      TESSERA_REDIS_URL: config.redis.url, TESSERA_REDIS_PREFIX: prefix, TESSERA_CLICKHOUSE_URL: config.clickhouse.url,
+      TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), TESSERA_LOG_LEVEL: 'warn',
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode} before it was ready`);
+    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('the API process was not ready after 60 s');
+    }
+    await sleep(200);
+  }
+  return {
+    port, child,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, sleep(10_000).then(() => { if (child.exitCode === null) child.kill('SIGKILL'); })]);
+    },
+  };
+}
+
+/** CPU seconds the Redis server has used (INFO cpu; other clients of the same server count too). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const num = (k: string): number => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+  return num('used_cpu_sys') + num('used_cpu_user');
+}
+
+/** Runs a measurement and charges the CPU used meanwhile by the API process, this process and Redis to its completed requests. */
+export async function withCpu(apiPid: number, redis: Redis, run: () => Promise<Samples>): Promise<[Samples, CpuPerRequest]> {
+  const a0 = processCpuSeconds(apiPid);
+  const c0 = process.cpuUsage();
+  const r0 = await redisCpuSeconds(redis);
+  const x = await run();
+  const c = process.cpuUsage(c0);
+  const per = (sec: number): number => (x.completed > 0 ? round((sec * 1000) / x.completed, 3) : NaN);
+  return [x, { api: per(processCpuSeconds(apiPid) - a0), client: per((c.user + c.system) / 1e6), redis: per((await redisCpuSeconds(redis)) - r0) }];
+}
+
+/** Redis's own time for one command (INFO commandstats): calls and microseconds so far. */
+export async function commandStats(redis: Redis, command: string): Promise<{ calls: number; usec: number }> {
+  const info = await redis.info('commandstats');
+  const m = new RegExp(`cmdstat_${command}:calls=(\\d+),usec=(\\d+)`).exec(info);
+  return { calls: Number(m?.[1] ?? 0), usec: Number(m?.[2] ?? 0) };
+}
