@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { emptyTile, mergeTile, updateTile, type IrKind, type Tile } from './aggregators.js';
-import { decodeHash, encodeTileOps, parseField, TileCodecError, tilePrefix } from './codec.js';
+import { decodeHash, decodePacked, encodeTileOps, parseField, TileCodecError, tilePrefix, type TileSet } from './codec.js';
 import { applyOps, argvToOps, opsToArgv, type TileOp } from './ops.js';
 import { preaggregate } from './preaggregate.js';
 import { defaultRegistry } from './features/registry.js';
@@ -115,6 +115,25 @@ test('applyOps semantics, one op at a time', () => {
   assert.throws(() => decodeHash({ '1:abc12:n': '3' }, TILE), TileCodecError); // a tile without hi/lo is corrupt
   assert.throws(() => decodeHash({ '1:abc12:hi': '3', '1:abc12:lo': 'x' }, TILE), TileCodecError);
   assert.throws(() => decodeHash({ '1:abc12:hi': '3', '1:abc12:lo': '3', '1:abc12:l': '{}' }, TILE), TileCodecError);
+});
+
+test('packed decoding (the read-tiles wire form): what decodeHash gives, metadata aside, and malformed fields refused', () => {
+  const hash = { _hi: '9', '1:abc12:hi': '9', '1:abc12:lo': '-3', '1:abc12:n': '007', '1:abc12:s': '-9007199254740993', '1:abc12:d:a:b': '1',
+    '1:abc12:k:😀': '2', 'z:xyz99:hi': '5', 'z:xyz99:lo': '5', 'z:xyz99:l': '[["5","e1","u1","x"]]', '-2:abc12:hi': '1', '-2:abc12:lo': '1', _evc: '4' };
+  const packed = Object.entries(hash).flat().join('\n');
+  const meta: string[] = [];
+  const into: TileSet = new Map();
+  assert.equal(decodePacked(packed, TILE, into, (f, v) => meta.push(`${f}=${v}`)), 2 * Object.keys(hash).length);
+  assert.deepStrictEqual(into, decodeHash(hash, TILE));
+  assert.deepStrictEqual(meta, ['_hi=9', '_evc=4']);
+  assert.equal(into.get('abc12')?.get(TILE)?.n, 7);
+  assert.equal(into.get('abc12')?.get(TILE)?.s, -9007199254740993n);
+  assert.equal(decodePacked('', TILE, new Map()), 0);
+  for (const bad of ['1:abc12:hi', '1:abc12:hi\n', '1:abc12:hx\n1', '1:abc12:n:m\n1', '1:abc12:d\n1', 'A:abc12:hi\n1', ':abc12:hi\n1', '1abc12hi\n1',
+    '1:abc12:hi\n1\n1:abc12:lo\n1.5', '1:abc12:hi\n9007199254740992\n1:abc12:lo\n1', '1:abc12:hi\n1\n1:abc12:lo\n+1', '1:abc12:hi\n1\n1:abc12:lo\n']) {
+    assert.throws(() => decodePacked(bad, TILE, new Map()), TileCodecError, JSON.stringify(bad));
+  }
+  assert.throws(() => decodeHash({ '1:abc12:d:a\nb': '1' }, TILE), TileCodecError); // cannot travel packed
 });
 
 test('pre-aggregation skips events a series does not select, and items need an item_id', () => {

@@ -82,91 +82,147 @@ export function encodeTileOps(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tile
   return ops;
 }
 
-function integer(text: string, field: string): number {
-  const value = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) throw new TileCodecError(`${field}: not an integer: ${JSON.stringify(text)}`);
-  return value;
-}
-
-function bigint(text: string, field: string): bigint {
-  if (!/^-?\d+$/.test(text)) throw new TileCodecError(`${field}: not an integer: ${JSON.stringify(text)}`);
-  return BigInt(text);
-}
-
 /**
  * Decodes one hash (tile size tileMs) into IRs, adding to `into` (so an entity's hashes
  * of several tile sizes decode into one TileSet; series ids already include the tile size).
  * Needs no registry: series no longer defined decode too, and are simply never read.
  */
 export function decodeHash(fields: HashFields, tileMs: number, into: TileSet = new Map()): TileSet {
-  const list: string[] = [];
-  for (const [field, text] of Object.entries(fields)) list.push(field, text);
-  return decodeFieldList(list, tileMs, into);
-}
-
-/**
- * decodeHash for a flat [field, value, field, value, ...] list (what HGETALL sends on the
- * wire): the readers' hot path. Every field is checked as parseField does; the work per
- * field is a few indexOf/slice calls, since the `<tile>:<series>` prefix is resolved to its
- * tile once per tile, not once per field.
- */
-export function decodeFieldList(list: readonly string[], tileMs: number, into: TileSet = new Map()): TileSet {
-  if (list.length % 2 !== 0) throw new TileCodecError(`odd field list (${list.length} entries)`);
-  const byPrefix = new Map<string, Tile>();
-  const touched: Tile[] = [];
-  for (let i = 0; i < list.length; i += 2) {
-    const field = list[i] as string;
-    const text = list[i + 1] as string;
-    if (field.charCodeAt(0) === UNDERSCORE) continue; // store metadata
-    const a = field.indexOf(':');
-    const b = a <= 0 ? -1 : field.indexOf(':', a + 1);
-    if (b < 0) throw malformed(field);
-    const prefix = field.slice(0, b);
-    let tile = byPrefix.get(prefix);
-    if (tile === undefined) {
-      tile = tileOf(field, a, b, tileMs, into, touched);
-      byPrefix.set(prefix, tile);
-    }
-    const c = field.indexOf(':', b + 1);
-    const part = c < 0 ? field.slice(b + 1) : field.slice(b + 1, c);
-    if ((part === 'd' || part === 'k') !== c >= 0) throw malformed(field);
-    switch (part) {
-      case 'hi': tile.hi = integer(text, field); break;
-      case 'lo': tile.lo = integer(text, field); break;
-      case 'n': tile.n = integer(text, field); break;
-      case 's': tile.s = bigint(text, field); break;
-      case 'v': tile.v = bigint(text, field); break;
-      case 'd': (tile.d ??= new Set()).add(field.slice(c + 1)); break;
-      case 'k': (tile.k ??= new Map()).set(field.slice(c + 1), integer(text, field)); break;
-      case 'l':
-        try { tile.l = parseRecentItems(text); } catch (err) { throw new TileCodecError(`${field}: ${(err as Error).message}`); }
-        break;
-      default: throw malformed(field);
-    }
+  const parts: string[] = [];
+  for (const [field, text] of Object.entries(fields)) {
+    if (field.includes('\n') || text.includes('\n')) throw new TileCodecError(`tile field ${JSON.stringify(field)}: newline in a field or value`);
+    parts.push(field, text);
   }
-  // Writers always set hi and lo with the rest of a tile, atomically; a tile without them is corrupt.
-  for (const tile of touched) if (isEmptyTile(tile)) throw new TileCodecError('tile without hi/lo times');
+  decodePacked(parts.join('\n'), tileMs, into);
   return into;
 }
 
-const UNDERSCORE = '_'.charCodeAt(0);
-const TILE_TEXT = /^-?[0-9a-z]+$/;
-
-const malformed = (field: string): TileCodecError => new TileCodecError(`malformed tile field ${JSON.stringify(field)}`);
-
-/** The tile of the field's `<tile>:<series>` prefix (colons at a and b), created when new. */
-function tileOf(field: string, a: number, b: number, tileMs: number, into: TileSet, touched: Tile[]): Tile {
-  const tileText = field.slice(0, a);
-  const tileIndex = parseInt(tileText, 36);
-  if (!TILE_TEXT.test(tileText) || !Number.isSafeInteger(tileIndex)) throw malformed(field);
-  const seriesId = field.slice(a + 1, b);
-  let tiles = into.get(seriesId);
-  if (tiles === undefined) into.set(seriesId, (tiles = new Map()));
-  const start = tileIndex * tileMs;
-  let tile = tiles.get(start);
-  if (tile === undefined) {
-    tiles.set(start, (tile = { lo: Infinity, hi: -Infinity }));
-    touched.push(tile);
+/**
+ * decodeHash for a hash packed as `field\nvalue\nfield\nvalue...` ('' = no field), as
+ * store/lua/read-tiles.lua sends it: the readers' hot path, and the one implementation of
+ * the field grammar's decoding. It scans the string in place: no field or value is cut out
+ * unless it is kept (series ids once per run of fields of one series, members, sums), so
+ * a hash of a thousand fields costs a few allocations per tile, not several per field.
+ * Store metadata fields ('_...') go to onMeta, if given. Returns how many fields and values
+ * it read (the caller can compare with what the sender counted).
+ */
+export function decodePacked(packed: string, tileMs: number, into: TileSet, onMeta?: (field: string, value: string) => void): number {
+  const touched: Tile[] = [];
+  let lines = 0;
+  let seriesId = '';
+  let tiles: Map<number, Tile> | undefined;
+  let pos = 0;
+  while (pos < packed.length) {
+    const fieldEnd = packed.indexOf('\n', pos);
+    if (fieldEnd < 0) throw new TileCodecError(`tile field ${JSON.stringify(packed.slice(pos, pos + 80))} has no value`);
+    let end = packed.indexOf('\n', fieldEnd + 1);
+    if (end < 0) end = packed.length;
+    lines += 2;
+    if (packed.charCodeAt(pos) === UNDERSCORE) {
+      onMeta?.(packed.slice(pos, fieldEnd), packed.slice(fieldEnd + 1, end));
+      pos = end + 1;
+      continue;
+    }
+    const field: FieldSpan = { text: packed, start: pos, end: fieldEnd };
+    const a = packed.indexOf(':', pos);
+    const b = a <= pos || a >= fieldEnd ? -1 : packed.indexOf(':', a + 1);
+    if (b < 0 || b >= fieldEnd) throw malformed(field);
+    if (tiles === undefined || b - a - 1 !== seriesId.length || !packed.startsWith(seriesId, a + 1)) {
+      seriesId = packed.slice(a + 1, b);
+      tiles = into.get(seriesId);
+      if (tiles === undefined) into.set(seriesId, (tiles = new Map()));
+    }
+    const start = base36(field, pos, a) * tileMs;
+    let tile = tiles.get(start);
+    if (tile === undefined) {
+      tiles.set(start, (tile = { lo: Infinity, hi: -Infinity }));
+      touched.push(tile);
+    }
+    const value: FieldSpan = { text: packed, start: fieldEnd + 1, end };
+    decodePart(tile, field, b + 1, value);
+    pos = end + 1;
   }
-  return tile;
+  // Writers always set hi and lo with the rest of a tile, atomically; a tile without them is corrupt.
+  for (const tile of touched) if (isEmptyTile(tile)) throw new TileCodecError('tile without hi/lo times');
+  return lines;
+}
+
+/** A field name or value: text[start, end). */
+interface FieldSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
+const UNDERSCORE = '_'.charCodeAt(0);
+const [COLON, MINUS, DIGIT_0, DIGIT_9, LOWER_A, LOWER_Z] = [':', '-', '0', '9', 'a', 'z'].map((c) => c.charCodeAt(0)) as [number, number, number, number, number, number];
+const PART_CODES = { h: 'h'.charCodeAt(0), i: 'i'.charCodeAt(0), l: 'l'.charCodeAt(0), o: 'o'.charCodeAt(0), n: 'n'.charCodeAt(0), s: 's'.charCodeAt(0), v: 'v'.charCodeAt(0), d: 'd'.charCodeAt(0), k: 'k'.charCodeAt(0) };
+
+const show = (f: FieldSpan): string => JSON.stringify(f.text.slice(f.start, f.end));
+const malformed = (field: FieldSpan): TileCodecError => new TileCodecError(`malformed tile field ${show(field)}`);
+
+/** Sets the part of `tile` named by the field from `at` on (`hi`, `lo`, `n`, `s`, `v`, `l`, `d:<m>`, `k:<m>`). */
+function decodePart(tile: Tile, field: FieldSpan, at: number, value: FieldSpan): void {
+  const { text } = field;
+  const length = field.end - at;
+  const second = length > 1 ? text.charCodeAt(at + 1) : -1;
+  switch (text.charCodeAt(at)) {
+    case PART_CODES.h: if (length === 2 && second === PART_CODES.i) { tile.hi = integer(value, field); return; } break;
+    case PART_CODES.l:
+      if (length === 2 && second === PART_CODES.o) { tile.lo = integer(value, field); return; }
+      if (length === 1) {
+        try { tile.l = parseRecentItems(text.slice(value.start, value.end)); } catch (err) { throw new TileCodecError(`${show(field)}: ${(err as Error).message}`); }
+        return;
+      }
+      break;
+    case PART_CODES.n: if (length === 1) { tile.n = integer(value, field); return; } break;
+    case PART_CODES.s: if (length === 1) { tile.s = bigint(value, field); return; } break;
+    case PART_CODES.v: if (length === 1) { tile.v = bigint(value, field); return; } break;
+    case PART_CODES.d: if (second === COLON) { (tile.d ??= new Set()).add(text.slice(at + 2, field.end)); return; } break;
+    case PART_CODES.k: if (second === COLON) { (tile.k ??= new Map()).set(text.slice(at + 2, field.end), integer(value, field)); return; } break;
+  }
+  throw malformed(field);
+}
+
+/** The tile index (base 36, optional '-') at text[from, to). */
+function base36(field: FieldSpan, from: number, to: number): number {
+  const { text } = field;
+  const negative = text.charCodeAt(from) === MINUS;
+  let i = negative ? from + 1 : from;
+  if (i >= to) throw malformed(field);
+  let v = 0;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const d = c >= DIGIT_0 && c <= DIGIT_9 ? c - DIGIT_0 : c >= LOWER_A && c <= LOWER_Z ? c - LOWER_A + 10 : -1;
+    if (d < 0) throw malformed(field);
+    v = v * 36 + d;
+  }
+  if (v > Number.MAX_SAFE_INTEGER) throw malformed(field);
+  return negative ? -v : v;
+}
+
+/** True when the span is a canonical decimal integer: optional '-', then digits. */
+function isInteger(s: FieldSpan): boolean {
+  let i = s.text.charCodeAt(s.start) === MINUS ? s.start + 1 : s.start;
+  if (i >= s.end) return false;
+  for (; i < s.end; i++) {
+    const c = s.text.charCodeAt(i);
+    if (c < DIGIT_0 || c > DIGIT_9) return false;
+  }
+  return true;
+}
+
+function integer(value: FieldSpan, field: FieldSpan): number {
+  let v = 0;
+  if (isInteger(value)) {
+    const negative = value.text.charCodeAt(value.start) === MINUS;
+    for (let i = negative ? value.start + 1 : value.start; i < value.end; i++) v = v * 10 + value.text.charCodeAt(i) - DIGIT_0;
+    if (v <= Number.MAX_SAFE_INTEGER) return negative ? -v : v;
+  }
+  throw new TileCodecError(`${show(field)}: not an integer: ${show(value)}`);
+}
+
+function bigint(value: FieldSpan, field: FieldSpan): bigint {
+  if (!isInteger(value)) throw new TileCodecError(`${show(field)}: not an integer: ${show(value)}`);
+  return BigInt(value.text.slice(value.start, value.end));
 }

@@ -4,7 +4,7 @@
 // string). Values are exact or the result says which features Redis cannot answer exactly
 // at T (the caller then asks ClickHouse).
 import type { Redis } from 'ioredis';
-import { decodeFieldList, TileCodecError, type TileSet } from '../core/codec.js';
+import { decodePacked, TileCodecError, type TileSet } from '../core/codec.js';
 import { evaluateMany } from '../core/evaluate.js';
 import { isRatio, type Entity, type FeatureDefinition, type FeatureValue } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
@@ -91,15 +91,12 @@ function unpack(reply: unknown, sizes: readonly number[], id: string): EntityTil
     const packed = reply[2 * j + 1] as unknown;
     if (typeof count !== 'number' || typeof packed !== 'string') throw new TileCodecError(`read-tiles: unexpected reply for ${JSON.stringify(id)}`);
     if (count === 0) return;
-    const list = packed.split('\n');
-    if (list.length !== count) throw new TileCodecError(`read-tiles: ${JSON.stringify(id)}, tile size ${size}: ${list.length} parts for ${count} fields and values (a field or value holds a newline)`);
-    for (let k = 0; k < list.length; k += 2) {
-      const field = list[k] as string;
+    const lines = decodePacked(packed, size, out.tiles, (field, value) => {
       if (field === '_hi') out.anyKey = true;
       // Eviction clock: tiles expiring after it are guaranteed complete (store/lua/apply-entity.lua).
-      else if (field === '_evc') out.clocks.set(size, Number(list[k + 1]));
-    }
-    decodeFieldList(list, size, out.tiles);
+      else if (field === '_evc') out.clocks.set(size, Number(value));
+    });
+    if (lines !== count) throw new TileCodecError(`read-tiles: ${JSON.stringify(id)}, tile size ${size}: ${lines} lines for ${count} fields and values (a field or value holds a newline)`);
   });
   return out;
 }
