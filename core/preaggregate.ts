@@ -10,6 +10,7 @@ import { floorTo } from './windows.js';
 import { tileExpireAt } from './features/series.js';
 import type { Entity } from './features/definition.js';
 import type { Registry } from './features/registry.js';
+import type { Series } from './features/series.js';
 import type { TileOp } from './ops.js';
 
 /** The IR of one batch for one hash. */
@@ -45,22 +46,36 @@ export interface TileWrite {
  */
 export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry, only?: ReadonlySet<string>): TileGroup[] {
   const groups = new Map<string, TileGroup>();
-  const series = [...registry.series.values()].filter((s) => only === undefined || only.has(s.id));
+  // Series by (entity, tile size): an event's group key is built once per hash, not per series.
+  const bySize = new Map<string, { entity: Entity; tileMs: number; series: Series[] }>();
+  for (const s of registry.series.values()) {
+    if (only !== undefined && !only.has(s.id)) continue;
+    const k = `${s.entity}\u0000${s.tileMs}`;
+    let g = bySize.get(k);
+    if (g === undefined) bySize.set(k, (g = { entity: s.entity, tileMs: s.tileMs, series: [] }));
+    g.series.push(s);
+  }
+  const hashes = [...bySize.values()];
   for (const event of events) {
-    for (const s of series) {
-      const sample = selectSample(event, s);
-      if (sample === undefined) continue;
-      const entityId = entityIdOf(event, s.entity);
+    for (const h of hashes) {
+      const entityId = entityIdOf(event, h.entity);
       if (entityId === undefined) continue;
-      const key = `${s.entity}\u0000${entityId}\u0000${s.tileMs}`;
-      let group = groups.get(key);
-      if (group === undefined) groups.set(key, (group = { entity: s.entity, entityId, tileMs: s.tileMs, tiles: new Map() }));
-      let tiles = group.tiles.get(s.id);
-      if (tiles === undefined) group.tiles.set(s.id, (tiles = new Map<number, Tile>()));
-      const start = floorTo(sample.time, s.tileMs);
-      let tile = tiles.get(start);
-      if (tile === undefined) tiles.set(start, (tile = emptyTile(s.ir)));
-      updateTile(s.ir, s.limit, tile, sample);
+      let group: TileGroup | undefined;
+      for (const s of h.series) {
+        const sample = selectSample(event, s);
+        if (sample === undefined) continue;
+        if (group === undefined) {
+          const key = `${h.entity}\u0000${entityId}\u0000${h.tileMs}`;
+          group = groups.get(key);
+          if (group === undefined) groups.set(key, (group = { entity: h.entity, entityId, tileMs: h.tileMs, tiles: new Map() }));
+        }
+        let tiles = group.tiles.get(s.id);
+        if (tiles === undefined) group.tiles.set(s.id, (tiles = new Map<number, Tile>()));
+        const start = floorTo(sample.time, s.tileMs);
+        let tile = tiles.get(start);
+        if (tile === undefined) tiles.set(start, (tile = emptyTile(s.ir)));
+        updateTile(s.ir, s.limit, tile, sample);
+      }
     }
   }
   // Deterministic order (entity, id, tile size) so equal batches give equal write lists.

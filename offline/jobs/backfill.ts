@@ -12,9 +12,9 @@ import type { Redis } from 'ioredis';
 import { alignRange, planChunks, recomputeChunk, seriesForFeatures } from '../../core/backfill.js';
 import type { Registry } from '../../core/features/registry.js';
 import { TileStore } from '../../store/tile-store.js';
-import { EVENT_COLUMNS, EVENTS_TABLE, rowToEvent, type StoredEventRow } from '../events-table.js';
+import { EVENT_COLUMNS, EVENTS_TABLE, rowToEvent, utcDay, type StoredEventRow } from '../events-table.js';
 import { selectRows } from '../query.js';
-import { ident, int64, join, sql, table, type Sql } from '../sql.js';
+import { ident, int64, join, sql, str, table, type Sql } from '../sql.js';
 
 export interface BackfillInput {
   from: number;
@@ -61,14 +61,23 @@ function inRange(column: Sql, from: number, to: number): Sql {
   return sql`${column} >= ${int64(from)} AND ${column} < ${int64(to)}`;
 }
 
+/**
+ * event_time in [from, to), plus the same bound on the partition key (event_date), so a
+ * chunk reads only its own day partitions instead of scanning the table per chunk.
+ */
+function eventTimeIn(from: number, to: number): Sql {
+  return sql`event_date >= toDate(${str(utcDay(from))}) AND event_date <= toDate(${str(utcDay(to - 1))}) AND ${inRange(sql`event_time`, from, to)}`;
+}
+
 /** Events per tile-sized bucket of event_time (and ingest_time when ingestion-time series are included). */
 async function bucketCounts(deps: BackfillDeps, from: number, to: number, tileMs: number, ingestion: boolean): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  const columns = ingestion ? [sql`event_time`, sql`ingest_time`] : [sql`event_time`];
-  for (const c of columns) {
+  const columns: Array<[Sql, Sql]> = [[sql`event_time`, eventTimeIn(from, to)]];
+  if (ingestion) columns.push([sql`ingest_time`, inRange(sql`ingest_time`, from, to)]);
+  for (const [c, where] of columns) {
     const rows = await selectRows<{ b: string; n: string }>(deps.clickhouse, sql`
       SELECT toString(intDiv(${c}, ${int64(tileMs)}) * ${int64(tileMs)}) AS b, toString(count()) AS n
-      FROM ${table(deps.database, EVENTS_TABLE)} WHERE ${inRange(c, from, to)} GROUP BY b`);
+      FROM ${table(deps.database, EVENTS_TABLE)} WHERE ${where} GROUP BY b`);
     for (const r of rows) counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
   }
   return counts;
@@ -76,7 +85,7 @@ async function bucketCounts(deps: BackfillDeps, from: number, to: number, tileMs
 
 /** The deduplicated accepted events whose event_time (or ingest_time) falls in [from, to). */
 async function chunkEvents(deps: BackfillDeps, from: number, to: number, ingestion: boolean) {
-  const where = ingestion ? sql`(${inRange(sql`event_time`, from, to)}) OR (${inRange(sql`ingest_time`, from, to)})` : inRange(sql`event_time`, from, to);
+  const where = ingestion ? sql`(${inRange(sql`event_time`, from, to)}) OR (${inRange(sql`ingest_time`, from, to)})` : eventTimeIn(from, to);
   const rows = await selectRows<StoredEventRow>(deps.clickhouse, sql`SELECT ${COLUMNS} FROM ${table(deps.database, EVENTS_TABLE)} FINAL WHERE ${where}`);
   return rows.map(rowToEvent);
 }
