@@ -60,35 +60,61 @@ export function randomProbes(registry: Registry, accepted: readonly ClickEvent[]
 }
 
 export interface ProbeReport {
+  /** probes answered (and equal to the reference) */
   exact: number;
+  /** probes the source declined to answer (Redis: not exact at T) */
   inexact: number;
   nonTrivial: number;
+  /** answered probes by feature */
   byFeature: Record<string, number>;
+  /** answered probes by the store that answered (when the source says) */
+  bySource: Record<string, number>;
 }
 
 const trivial = (v: FeatureValue): boolean => v === null || v === 0 || (Array.isArray(v) && v.length === 0);
 
-/** Reads every probe from Redis and asserts equality with the reference where Redis is exact. */
-export async function checkProbes(reader: FeatureReader, registry: Registry, accepted: readonly ClickEvent[], probes: readonly Probe[], wallNow = Date.now()): Promise<ProbeReport> {
-  const report: ProbeReport = { exact: 0, inexact: 0, nonTrivial: 0, byFeature: {} };
+/** One probe's answer: its value and, when known, which store gave it; undefined = not answered. */
+export type ProbeAnswer = { value: FeatureValue; source?: string } | undefined;
+
+/**
+ * Answers every probe with `answer` (up to `concurrency` at a time) and asserts equality
+ * with the reference wherever it answered.
+ */
+export async function compareProbes(answer: (p: Probe) => Promise<ProbeAnswer>, registry: Registry, accepted: readonly ClickEvent[], probes: readonly Probe[], concurrency = 1): Promise<ProbeReport> {
+  const report: ProbeReport = { exact: 0, inexact: 0, nonTrivial: 0, byFeature: {}, bySource: {} };
   const byUser = new Map<string, ClickEvent[]>();
   const byItem = new Map<string, ClickEvent[]>();
   for (const e of accepted) {
     (byUser.get(e.user_id) ?? byUser.set(e.user_id, []).get(e.user_id))?.push(e);
     if (e.item_id !== undefined) (byItem.get(e.item_id) ?? byItem.set(e.item_id, []).get(e.item_id))?.push(e);
   }
-  for (const p of probes) {
-    const [reading] = await reader.read(p.entity, [p.id], [p.name], p.T, wallNow);
-    if (reading === undefined || reading.inexact.includes(p.name)) {
-      report.inexact += 1;
-      continue;
+  let next = 0;
+  const work = async (): Promise<void> => {
+    while (next < probes.length) {
+      const p = probes[next++] as Probe;
+      const got = await answer(p);
+      if (got === undefined) {
+        report.inexact += 1;
+        continue;
+      }
+      const own = (p.entity === 'user' ? byUser : byItem).get(p.id) ?? [];
+      const expected = referenceValue(registry.features, own, p.entity, p.id, p.name, p.T);
+      assert.deepEqual(got.value, expected, `${p.entity} ${p.id} ${p.name} at T=${p.T} (${new Date(p.T).toISOString()})${got.source ? ` from ${got.source}` : ''}`);
+      report.exact += 1;
+      report.byFeature[p.name] = (report.byFeature[p.name] ?? 0) + 1;
+      if (got.source !== undefined) report.bySource[got.source] = (report.bySource[got.source] ?? 0) + 1;
+      if (!trivial(expected)) report.nonTrivial += 1;
     }
-    const own = (p.entity === 'user' ? byUser : byItem).get(p.id) ?? [];
-    const expected = referenceValue(registry.features, own, p.entity, p.id, p.name, p.T);
-    assert.deepEqual(reading.values[p.name], expected, `${p.entity} ${p.id} ${p.name} at T=${p.T} (${new Date(p.T).toISOString()})`);
-    report.exact += 1;
-    report.byFeature[p.name] = (report.byFeature[p.name] ?? 0) + 1;
-    if (!trivial(expected)) report.nonTrivial += 1;
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, work));
   return report;
+}
+
+/** Reads every probe from Redis and asserts equality with the reference where Redis is exact. */
+export function checkProbes(reader: FeatureReader, registry: Registry, accepted: readonly ClickEvent[], probes: readonly Probe[], wallNow = Date.now()): Promise<ProbeReport> {
+  return compareProbes(async (p) => {
+    const [reading] = await reader.read(p.entity, [p.id], [p.name], p.T, wallNow);
+    if (reading === undefined || reading.inexact.includes(p.name)) return undefined;
+    return { value: reading.values[p.name] as FeatureValue, source: 'redis' };
+  }, registry, accepted, probes);
 }
