@@ -70,7 +70,11 @@ export async function waitForJob(queue: Queue<JobData, unknown, JobKind>, id: st
     const job = await queue.getJob(id);
     if (job) {
       const state = await job.getState();
-      if (until(state, job.progress)) return { state, progress: job.progress, result: job.returnvalue, failedReason: job.failedReason };
+      if (until(state, job.progress)) {
+        // Read the job again: it may have finished between the read and getState.
+        const last = (await queue.getJob(id)) ?? job;
+        return { state, progress: last.progress, result: last.returnvalue, failedReason: last.failedReason };
+      }
     }
     if (Date.now() > deadline) throw new Error(`job ${id} did not reach the wanted state in ${timeoutMs} ms`);
     await sleep(100);
