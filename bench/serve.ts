@@ -21,18 +21,17 @@ import { decodeEvent, type ClickEvent } from '../core/event.js';
 import { isRatio, type Entity, type FeatureDefinition } from '../core/features/definition.js';
 import { createRegistry, type Registry } from '../core/features/registry.js';
 import { generateClickstream } from '../fixtures/generator.js';
-import { Rng } from '../fixtures/random.js';
 import { KeySpace } from '../store/keys.js';
 import { FeatureReader } from '../store/reader.js';
 import { createRedis } from '../store/redis-client.js';
-import { callScript, registerScripts, SCRIPTS } from '../store/scripts.js';
 import { commandStats, startApiProcess, withCpu, type CpuPerRequest } from './api-process.js';
-import { buildPost, HttpPool } from './http-post.js';
 import { fixedRate, saturate, sequential, type Samples, type Send } from './load.js';
+import { apiClient, hgetallClient, readSize, requestSequence, scriptClient, type ReadSize, type Request, type ShapeName } from './serve-clients.js';
 import { verdictsOf } from './serve-report.js';
 import { round, sleep, summarize, type LatencySummary } from './support.js';
 
 export { formatServe } from './serve-report.js';
+export type { ShapeName } from './serve-clients.js';
 
 export interface ServeOptions {
   /** seconds of each fixed-rate and saturation run (default 5) */
@@ -47,7 +46,6 @@ export interface ServeOptions {
   eventsPerSec?: number;
 }
 
-export type ShapeName = 'user' | 'user+100items';
 /** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls */
 export type Target = 'api' | 'redis' | 'script';
 
@@ -86,7 +84,7 @@ export interface ServeResult {
   eventSpanMinutes: number;
   seedSeconds: number;
   /** per shape: tile hashes and read-tiles calls per request, and the fields and bytes they hold */
-  reads: Record<ShapeName, { hashes: number; calls: number; fields: number; bytes: number }>;
+  reads: Record<ShapeName, ReadSize>;
   /**
    * Unloaded, one request at a time: the raw pipelines and FeatureReader.read (read-tiles +
    * decode + evaluate) in this process, and the API over HTTP; p50 ms and CPU ms per request
@@ -104,7 +102,6 @@ export interface ServeResult {
 
 const BENCH_KEY = 'bench-serve-read-key';
 const SHAPES: ShapeName[] = ['user', 'user+100items'];
-const ITEMS_PER_REQUEST = 100;
 
 // ---------------------------------------------------------------- data
 
@@ -135,78 +132,6 @@ function seedEvents(users: number, items: number, eventsPerSec: number, lateness
   return out;
 }
 
-// ---------------------------------------------------------------- requests
-
-interface Request {
-  user: string;
-  items: string[];
-}
-
-function requestSequence(n: number, users: string[], items: string[], seed: string): Request[] {
-  const rng = new Rng(seed);
-  const pick = <T>(xs: T[]): T => xs[Math.floor(rng.next() * xs.length)] as T;
-  return Array.from({ length: n }, () => {
-    const chosen = new Set<string>();
-    while (chosen.size < Math.min(ITEMS_PER_REQUEST, items.length)) chosen.add(pick(items));
-    return { user: pick(users), items: [...chosen] };
-  });
-}
-
-const ROW = '{ id asOf source values }';
-const QUERIES: Record<ShapeName, string> = {
-  user: `query User($u: [String!]!, $un: [String!]!) { features(entity: "user", ids: $u, names: $un) ${ROW} }`,
-  'user+100items': `query Rank($u: [String!]!, $un: [String!]!, $i: [String!]!, $in: [String!]!) {
-  user: features(entity: "user", ids: $u, names: $un) ${ROW}
-  items: features(entity: "item", ids: $i, names: $in) ${ROW}
-}`,
-};
-
-/** The API over HTTP; every request's bytes are built before the runs (not on the clock). */
-function apiClient(port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; close(): void } {
-  const pool = new HttpPool('127.0.0.1', port);
-  const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${BENCH_KEY}` };
-  const build = (req: Request): Buffer => {
-    const variables = shape === 'user' ? { u: [req.user], un: userNames } : { u: [req.user], un: userNames, i: req.items, in: itemNames };
-    return buildPost('127.0.0.1', port, '/graphql', headers, JSON.stringify({ query: QUERIES[shape], variables }));
-  };
-  const built = new Map<Request, Buffer>(reqs.map((r) => [r, build(r)]));
-  const bytes = (req: Request): Buffer => built.get(req) ?? build(req);
-  return {
-    send: async (req) => {
-      const { status, body } = await pool.post(bytes(req));
-      if (status === 200 && !body.includes('"errors"')) return null;
-      return /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`;
-    },
-    raw: async (req) => (await pool.post(bytes(req))).body,
-    close: () => pool.close(),
-  };
-}
-
-/** The issue's baseline: pipelined HGETALL of every tile hash the request's features live in. */
-function hgetallClient(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName): Send<Request> {
-  return async (req) => {
-    const pipe = redis.pipeline();
-    for (const s of sizes.user) pipe.hgetall(keys.tiles('user', req.user, s));
-    if (shape !== 'user') for (const i of req.items) for (const s of sizes.item) pipe.hgetall(keys.tiles('item', i, s));
-    const replies = (await pipe.exec()) ?? [];
-    const failed = replies.find(([err]) => err);
-    return failed ? (failed[0]?.name ?? 'ERROR') : null;
-  };
-}
-
-/** What the API's reader sends: one pipelined read-tiles call per entity, replies not decoded. */
-function scriptClient(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName): Send<Request> {
-  registerScripts(redis);
-  return async (req) => {
-    const pipe = redis.pipeline();
-    callScript(pipe, SCRIPTS.readTiles, sizes.user.map((s) => keys.tiles('user', req.user, s)), []);
-    if (shape !== 'user') for (const i of req.items) callScript(pipe, SCRIPTS.readTiles, sizes.item.map((s) => keys.tiles('item', i, s)), []);
-    const replies = (await pipe.exec()) ?? [];
-    const failed = replies.find(([err]) => err);
-    return failed ? (failed[0]?.name ?? 'ERROR') : null;
-  };
-}
-
 function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x: Samples, cpuMsPerRequest: CpuPerRequest): RunResult {
   const rps = x.completed / x.seconds;
   const sustained = load === 'saturation' || (x.dropped === 0 && x.completed === x.issued && x.errors === 0 && rps >= 0.95 * load);
@@ -217,24 +142,6 @@ function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x:
   };
 }
 
-/** Fields and bytes a request reads (mean of a sample), from the HGETALL replies. */
-async function readSize(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName, sample: readonly Request[]): Promise<ServeResult['reads'][ShapeName]> {
-  let fields = 0;
-  let bytes = 0;
-  for (const req of sample) {
-    const pipe = redis.pipeline();
-    for (const s of sizes.user) pipe.hgetall(keys.tiles('user', req.user, s));
-    if (shape !== 'user') for (const i of req.items) for (const s of sizes.item) pipe.hgetall(keys.tiles('item', i, s));
-    for (const [, h] of (await pipe.exec()) ?? []) {
-      for (const [f, v] of Object.entries(h as Record<string, string>)) {
-        fields += 1;
-        bytes += f.length + v.length;
-      }
-    }
-  }
-  const others = shape === 'user' ? 0 : ITEMS_PER_REQUEST;
-  return { hashes: sizes.user.length + others * sizes.item.length, calls: 1 + others, fields: Math.round(fields / sample.length), bytes: Math.round(bytes / sample.length) };
-}
 
 // ---------------------------------------------------------------- the scenario
 
@@ -286,7 +193,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
   try {
     const reader = new FeatureReader(baseline, prefix, registry);
     for (const shape of SHAPES) {
-      const client = apiClient(api.port, shape, reqs, userNames, itemNames);
+      const client = apiClient(BENCH_KEY, api.port, shape, reqs, userNames, itemNames);
       const hgetall = hgetallClient(baseline, keys, sizes, shape);
       const script = scriptClient(baseline, keys, sizes, shape);
       const targets: [Target, Send<Request>][] = [['api', client.send], ['redis', hgetall], ['script', script]];
