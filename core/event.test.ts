@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
   DECODE_REJECT_REASONS,
+  DLQ_MAX_ORIGINAL_BYTES,
   decodeDlqRecord,
   decodeEvent,
   DEFAULT_EVENT_LIMITS,
@@ -445,4 +446,16 @@ test('price * quantity beyond exact micro-unit arithmetic is a schema rejection'
     assert.equal(res.reason, 'schema');
     assert.match(res.detail, /micro-unit/);
   }
+});
+
+test('a DLQ record carries at most DLQ_MAX_ORIGINAL_BYTES of its original, and then its size', () => {
+  const source = { topic: 't', partition: 0, offset: '7', timestamp: 1 };
+  const big = makeDlqRecord('too_large', 'too big', { ...source, value: new Uint8Array(DLQ_MAX_ORIGINAL_BYTES + 10).fill(0x61) });
+  assert.equal(Buffer.from(big.original_base64, 'base64').byteLength, DLQ_MAX_ORIGINAL_BYTES);
+  assert.equal(big.original_size, DLQ_MAX_ORIGINAL_BYTES + 10);
+  assert.ok(encodeDlqRecord(big).length < 512 * 1024, 'fits a DLQ send');
+  assert.deepEqual(decodeDlqRecord(encodeDlqRecord(big)), big);
+  const small = makeDlqRecord('schema', 'bad', { ...source, value: 'abc' });
+  assert.equal(small.original_size, undefined);
+  assert.equal(Buffer.from(small.original_base64, 'base64').toString(), 'abc');
 });

@@ -439,7 +439,16 @@ export interface DlqRecord {
   original_base64: string;
   /** the original key bytes, base64, when the record had a key */
   original_key_base64?: string;
+  /** set when original_base64 holds only the first DLQ_MAX_ORIGINAL_BYTES: the original's size */
+  original_size?: number;
 }
+
+/**
+ * Most original bytes a DLQ record carries. A DLQ record must fit the broker's message
+ * size (1 MB by default) after base64 (4/3) and JSON, or the DLQ write fails forever and
+ * wedges the partition; larger originals keep their first 256 KiB and their size.
+ */
+export const DLQ_MAX_ORIGINAL_BYTES = 256 * 1024;
 
 export interface DlqSource {
   topic: string;
@@ -450,8 +459,11 @@ export interface DlqSource {
   value: Uint8Array | string | null;
 }
 
-function toBase64(value: Uint8Array | string): string {
-  const bytes = typeof value === 'string' ? utf8Encoder.encode(value) : value;
+function bytesOf(value: Uint8Array | string): Uint8Array {
+  return typeof value === 'string' ? utf8Encoder.encode(value) : value;
+}
+
+function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
@@ -463,9 +475,14 @@ export function makeDlqRecord(reason: RejectReason, detail: string, source: DlqS
     source_partition: source.partition,
     source_offset: source.offset,
     record_timestamp: source.timestamp,
-    original_base64: source.value === null ? '' : toBase64(source.value),
+    original_base64: '',
   };
-  if (source.key !== undefined && source.key !== null) record.original_key_base64 = toBase64(source.key);
+  if (source.value !== null) {
+    const bytes = bytesOf(source.value);
+    record.original_base64 = toBase64(bytes.subarray(0, DLQ_MAX_ORIGINAL_BYTES));
+    if (bytes.byteLength > DLQ_MAX_ORIGINAL_BYTES) record.original_size = bytes.byteLength;
+  }
+  if (source.key !== undefined && source.key !== null) record.original_key_base64 = toBase64(bytesOf(source.key).subarray(0, 4096));
   return record;
 }
 
@@ -478,6 +495,7 @@ const dlqSchema = z.object({
   record_timestamp: z.number().int(),
   original_base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/),
   original_key_base64: z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  original_size: z.number().int().min(0).optional(),
 });
 
 export function encodeDlqRecord(record: DlqRecord): string {

@@ -98,7 +98,7 @@ export function dlqRecordToRow(record: DlqRecord, dlq: DlqPosition = { partition
     original: text,
     original_is_utf8: utf8 ? 1 : 0,
     original_base64: utf8 ? '' : record.original_base64,
-    original_size: bytes.byteLength,
+    original_size: record.original_size ?? bytes.byteLength,
     dlq_partition: Math.max(Math.trunc(dlq.partition) || 0, 0),
     dlq_offset: decimal(dlq.offset),
     inserted_at: clampTime(insertedAt),
