@@ -520,6 +520,7 @@ export function decodeDlqRecord(value: Uint8Array | string | null): DlqRecord | 
       original_base64: d.original_base64,
     };
     if (d.original_key_base64 !== undefined) record.original_key_base64 = d.original_key_base64;
+    if (d.original_size !== undefined) record.original_size = d.original_size;
     return record;
   } catch {
     return null;
