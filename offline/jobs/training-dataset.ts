@@ -47,7 +47,11 @@ export interface TrainingDatasetDeps {
   database: string;
   registry: Registry;
   maxFutureMs: number;
-  /** labels per chunk (default 250,000) */
+  /**
+   * labels per chunk (default 50,000): a chunk's query holds every (label, event within the
+   * lookback) pair; 250,000 labels of entities with ~200 events a week went over
+   * ClickHouse's per-query memory limit (5.6 GiB here)
+   */
   chunkLabels?: number;
 }
 
@@ -84,7 +88,7 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   const outRef = table(deps.database, input.outputTable);
   const [{ n } = { n: '0' }] = await selectRows<{ n: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n FROM ${labelsRef}`);
   const total = Number(n);
-  const chunks = Math.max(1, Math.ceil(total / (deps.chunkLabels ?? 250_000)));
+  const chunks = Math.max(1, Math.ceil(total / (deps.chunkLabels ?? 50_000)));
   const done = new Set(opts.chunksDone ?? []);
 
   // chunksDone undefined: a first attempt, which creates the output table (and reports
