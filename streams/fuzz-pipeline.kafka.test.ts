@@ -11,7 +11,7 @@
 // Sizes: TESSERA_FUZZ_EVENTS (malformed, default 10,000), TESSERA_FUZZ_VALID (default 4,000).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeDlqRecord, decodeEvent, dlqOriginalBytes, type ClickEvent, type DlqRecord } from '../core/event.js';
+import { decodeDlqRecord, decodeEvent, DLQ_MAX_ORIGINAL_BYTES, dlqOriginalBytes, type ClickEvent, type DlqRecord } from '../core/event.js';
 import { createRegistry } from '../core/features/registry.js';
 import { referenceAccept } from '../core/reference.js';
 import { generateClickstream } from '../fixtures/generator.js';
@@ -96,6 +96,7 @@ test(`pipeline fuzz: ${MALFORMED} malformed records among ${VALID} valid ones`, 
     const acceptedSet = new Set(accepted);
 
     const malformedReasons: string[] = [];
+    let truncatedKeys = 0;
     const families: string[] = [];
     for (const rec of input) {
       const s = sent[rec.fuzzId as number];
@@ -103,8 +104,14 @@ test(`pipeline fuzz: ${MALFORMED} malformed records among ${VALID} valid ones`, 
       if (s?.kind === 'hostile') {
         assert.ok(entry, `hostile record ${s.id} (${s.record.family}) at ${at(rec)} is not in the DLQ`);
         assert.ok(s.record.expect.includes(entry.reason), `${s.record.family}: reason ${entry.reason} (${entry.detail}), expected ${s.record.expect.join('|')}`);
-        assert.ok(Buffer.from(dlqOriginalBytes(entry)).equals(s.record.value ?? Buffer.alloc(0)), `${s.record.family}: original bytes changed`);
-        assert.equal(entry.original_key_base64 ?? null, s.record.key === null ? null : s.record.key.toString('base64'), `${s.record.family}: key changed`);
+        // The DLQ keeps an original's first DLQ_MAX_ORIGINAL_BYTES (and its size), and a key's first bytes.
+        const value = s.record.value ?? Buffer.alloc(0);
+        assert.ok(Buffer.from(dlqOriginalBytes(entry)).equals(value.subarray(0, DLQ_MAX_ORIGINAL_BYTES)), `${s.record.family}: original bytes changed`);
+        assert.equal(entry.original_size, value.length > DLQ_MAX_ORIGINAL_BYTES ? value.length : undefined);
+        const key = entry.original_key_base64 === undefined ? null : Buffer.from(entry.original_key_base64, 'base64');
+        assert.ok(s.record.key === null ? key === null : key !== null && (key.length > 0) === (s.record.key.length > 0) && s.record.key.subarray(0, key.length).equals(key),
+          `${s.record.family}: key changed`);
+        if (key !== null && s.record.key !== null && key.length < s.record.key.length) truncatedKeys += 1;
         malformedReasons.push(entry.reason);
         families.push(s.record.family.split(/[/:]/)[0] ?? '?');
       }
@@ -158,7 +165,7 @@ test(`pipeline fuzz: ${MALFORMED} malformed records among ${VALID} valid ones`, 
     const hostileValid = valid.filter((v) => v.hostile !== '').length;
     console.log(`FUZZ-PIPELINE ${JSON.stringify({
       sent: sent.length, malformed: hostile.length, valid: valid.length, hostileValid, accepted: accepted.length, validRejected,
-      dlq: dlq.size, dlqReasons, malformedReasons: tally(malformedReasons), families: tally(families),
+      dlq: dlq.size, dlqReasons, truncatedKeys, malformedReasons: tally(malformedReasons), families: tally(families),
       probes: { exact: report.exact, inexact: report.inexact, nonTrivial: report.nonTrivial, hostileUsers: hostileUsers.size, hostileItems: hostileItems.size },
       clickhouseEvents: stored.keys.length, pipelineSeconds: pipelineS,
     })}`);
