@@ -28,7 +28,8 @@ interface TypedRow extends FeatureRowResult {
   error?: ApiError;
 }
 
-const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}(\.[A-Za-z_][A-Za-z0-9_]{0,63})?$/;
+/** Plain table names in the configured database (the job queue accepts nothing else). */
+const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** Counts ids against the per-request cap and checks each id. */
 function takeIds(ctx: ApiContext, ids: readonly string[], max: number): void {
@@ -67,7 +68,17 @@ function checkNames(registry: Registry, names: readonly string[] | undefined): v
 }
 
 function checkTable(arg: string, value: string): void {
-  if (!TABLE.test(value)) throw new ApiError('BAD_USER_INPUT', `${arg} must be a table name ([db.]name, letters, digits, _), got ${JSON.stringify(value)}`);
+  if (!TABLE.test(value)) throw new ApiError('BAD_USER_INPUT', `${arg} must be a table name in the Tessera database (letters, digits, _), got ${JSON.stringify(value)}`);
+}
+
+/** The job queue validates inputs once more (offline/jobs/queue.ts): its refusal is the user's error. */
+async function asUserInput<T>(start: Promise<T>): Promise<T> {
+  try {
+    return await start;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'JobInputError') throw new ApiError('BAD_USER_INPUT', error.message);
+    throw error;
+  }
 }
 
 function jobsOrThrow(jobs: JobSource | undefined, what: string): JobSource {
@@ -118,8 +129,10 @@ export function createResolvers(d: ResolverDeps) {
     Mutation: {
       backfill: async (_p: unknown, args: { from: number; to: number; names?: string[] | null }) => {
         if (!(args.from < args.to)) throw new ApiError('BAD_USER_INPUT', `backfill needs from < to, got ${new Date(args.from).toISOString()} .. ${new Date(args.to).toISOString()}`);
+        if (args.from < 0) throw new ApiError('BAD_USER_INPUT', `backfill from must not be before 1970, got ${new Date(args.from).toISOString()}`);
+        if (args.names !== null && args.names !== undefined && args.names.length === 0) throw new ApiError('BAD_USER_INPUT', 'backfill names: omit it for every feature, or name at least one');
         checkNames(d.registry, args.names ?? undefined);
-        return jobsOrThrow(d.jobs, 'backfill').backfill({ from: args.from, to: args.to, names: args.names ?? undefined });
+        return asUserInput(jobsOrThrow(d.jobs, 'backfill').backfill({ from: args.from, to: args.to, names: args.names ?? undefined }));
       },
       trainingDataset: async (_p: unknown, args: { labelsTable: string; names: string[]; outputTable: string }) => {
         checkTable('labelsTable', args.labelsTable);
@@ -128,7 +141,7 @@ export function createResolvers(d: ResolverDeps) {
         checkNames(d.registry, args.names);
         const entities = new Set(args.names.map((n) => d.registry.get(n).entity));
         if (entities.size > 1) throw new ApiError('BAD_USER_INPUT', `trainingDataset names must be features of one entity (the labels' entity), got ${[...entities].join(' and ')} features`);
-        return jobsOrThrow(d.jobs, 'trainingDataset').trainingDataset(args);
+        return asUserInput(jobsOrThrow(d.jobs, 'trainingDataset').trainingDataset(args));
       },
     },
     ...typed,

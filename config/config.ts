@@ -33,6 +33,7 @@ export const ENV_SCHEMA = {
   TESSERA_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).default('ts'),
   TESSERA_API_PORT: port.default(4000),
   TESSERA_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  TESSERA_METRICS_HOST: z.string().regex(/^[A-Za-z0-9.:-]{1,255}$/).default('127.0.0.1'),
   TESSERA_API_KEYS: z.string().default('dev:dev-read-key:read,admin:dev-admin-key:read+admin'),
   TESSERA_MODE: z.enum(['development', 'production']).default('development'),
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
@@ -59,6 +60,8 @@ export interface Config {
   api: { port: number; keys: string };
   /** Prometheus /metrics of the workers (0 = off) */
   metricsPort: number;
+  /** interface of the workers' /metrics (127.0.0.1; 0.0.0.0 in containers) */
+  metricsHost: string;
   events: { allowedLatenessMs: number; maxFutureMs: number; maxBytes: number };
   /**
    * BullMQ jobs: ClickHouse retention in days, the scheduled consistency check (every
@@ -92,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: { url: e.TESSERA_REDIS_URL, port: urlPort(e.TESSERA_REDIS_URL, 6379), prefix: e.TESSERA_REDIS_PREFIX },
     api: { port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS },
     metricsPort: e.TESSERA_METRICS_PORT,
+    metricsHost: e.TESSERA_METRICS_HOST,
     events: { allowedLatenessMs: e.TESSERA_ALLOWED_LATENESS_MS, maxFutureMs: e.TESSERA_MAX_FUTURE_MS, maxBytes: e.TESSERA_MAX_EVENT_BYTES },
     jobs: { retentionDays: e.TESSERA_RETENTION_DAYS, skewEveryMs: e.TESSERA_SKEW_EVERY_MS, skewSample: e.TESSERA_SKEW_SAMPLE, lockMs: e.TESSERA_JOB_LOCK_MS },
   };

@@ -165,10 +165,11 @@ test('every metric the dashboard and the alerts use is defined in the code', asy
   }
 });
 
-test('worker /metrics is reachable from the prometheus container (listens beyond loopback)', {
-  skip: 'known bug: cli/metrics-server.ts listens on 127.0.0.1 only, so in docker-compose prometheus cannot scrape tessera-online/offline/jobs',
-}, async () => {
-  const server = serveMetrics(0, [new Registry()]);
+test('worker /metrics is reachable from the prometheus container (listens beyond loopback)', async () => {
+  for (const name of ['tessera-online', 'tessera-offline', 'tessera-jobs']) {
+    assert.equal(compose.services[name]?.environment?.TESSERA_METRICS_HOST, '0.0.0.0', `${name} must serve /metrics beyond loopback`);
+  }
+  const server = serveMetrics(0, [new Registry()], loadConfig({ TESSERA_METRICS_HOST: '0.0.0.0' }).metricsHost);
   await new Promise((r) => server.once('listening', r));
   const address = (server.address() as AddressInfo).address;
   server.close();

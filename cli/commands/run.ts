@@ -54,7 +54,7 @@ export function registerRun(program: Command): void {
         stops.push(() => jobs.stop());
         registries.push(jobs.metrics);
       }
-      const metricsServer = registries.length > 0 && config.metricsPort > 0 ? serveMetrics(config.metricsPort, registries) : undefined;
+      const metricsServer = registries.length > 0 && config.metricsPort > 0 ? serveMetrics(config.metricsPort, registries, config.metricsHost) : undefined;
       log.info({ metrics: config.metricsPort > 0 ? `http://127.0.0.1:${config.metricsPort}/metrics` : 'off' }, 'running');
 
       await new Promise<void>((resolve) => {
