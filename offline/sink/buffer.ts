@@ -1,7 +1,8 @@
 // What the sink holds between flushes: rows per source (topic, partition), with the offset
 // range they came from, across kafkajs batches and partitions. A snapshot takes everything
 // at once (a plain value: what one flush inserts and then commits); the buffer starts over.
-import type { EventRow } from '../events-table.js';
+// `events` rows are TabSeparated lines (row-encoder.ts) grouped by UTC day, so a flush can
+// bound the day partitions one INSERT touches without looking at the rows again.
 import type { RejectedRow } from '../rejected-table.js';
 import type { UserCommit } from './acceptance-store.js';
 
@@ -12,7 +13,9 @@ export interface Chunk {
   topic: string;
   partition: number;
   kind: ChunkKind;
-  eventRows: EventRow[];
+  /** UTC day number -> lines of accepted events of that day, in offset order */
+  eventLines: Map<number, string[]>;
+  eventRows: number;
   rejectedRows: RejectedRow[];
   /** first and last offset consumed (rows or not: rejected records count too) */
   firstOffset: string;
@@ -41,20 +44,34 @@ export class SinkBuffer {
   /** wall-clock ms of the first record buffered since the last snapshot */
   firstAt: number | null = null;
 
-  add(topic: string, partition: number, kind: ChunkKind, part: { eventRows?: EventRow[]; rejectedRows?: RejectedRow[]; bytes: number; firstOffset: string; lastOffset: string; records: number }, now: number): void {
+  add(topic: string, partition: number, kind: ChunkKind, part: { lines?: readonly string[]; days?: readonly number[]; rejectedRows?: RejectedRow[]; bytes: number; firstOffset: string; lastOffset: string; records: number }, now: number): void {
     const key = `${topic}\u0000${partition}`;
     let chunk = this.chunks.get(key);
     if (chunk === undefined) {
-      chunk = { topic, partition, kind, eventRows: [], rejectedRows: [], firstOffset: part.firstOffset, lastOffset: part.lastOffset, records: 0, bytes: 0 };
+      chunk = { topic, partition, kind, eventLines: new Map(), eventRows: 0, rejectedRows: [], firstOffset: part.firstOffset, lastOffset: part.lastOffset, records: 0, bytes: 0 };
       this.chunks.set(key, chunk);
     }
+    const lines = part.lines ?? [];
+    const days = part.days ?? [];
+    if (days.length !== lines.length) throw new Error(`buffer.add: ${lines.length} lines but ${days.length} days`);
     // push in a loop: spreading 100k rows into push() overflows the call stack
-    for (const r of part.eventRows ?? []) chunk.eventRows.push(r);
+    let day = Number.NaN;
+    let list: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const d = days[i] as number;
+      if (d !== day) {
+        day = d;
+        list = chunk.eventLines.get(d) ?? [];
+        if (list.length === 0) chunk.eventLines.set(d, list);
+      }
+      list.push(lines[i] as string);
+    }
     for (const r of part.rejectedRows ?? []) chunk.rejectedRows.push(r);
+    chunk.eventRows += lines.length;
     chunk.lastOffset = part.lastOffset;
     chunk.records += part.records;
     chunk.bytes += part.bytes;
-    this.rows += (part.eventRows?.length ?? 0) + (part.rejectedRows?.length ?? 0);
+    this.rows += lines.length + (part.rejectedRows?.length ?? 0);
     this.bytes += part.bytes;
     this.records += part.records;
     this.firstAt ??= now;
@@ -66,7 +83,7 @@ export class SinkBuffer {
     const chunk = this.chunks.get(key);
     if (chunk === undefined) return;
     this.chunks.delete(key);
-    this.rows -= chunk.eventRows.length + chunk.rejectedRows.length;
+    this.rows -= chunk.eventRows + chunk.rejectedRows.length;
     this.records -= chunk.records;
     this.bytes -= chunk.bytes;
     if (this.chunks.size === 0) this.firstAt = null;
@@ -93,7 +110,7 @@ export class SinkBuffer {
       generation,
       chunks,
       commits,
-      eventRows: chunks.reduce((n, c) => n + c.eventRows.length, 0),
+      eventRows: chunks.reduce((n, c) => n + c.eventRows, 0),
       rejectedRows: chunks.reduce((n, c) => n + c.rejectedRows.length, 0),
       bytes: this.bytes,
       records: this.records,

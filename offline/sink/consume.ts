@@ -32,6 +32,8 @@ export interface ConsumeDeps {
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** records judged between two heartbeats */
+const SLICE_RECORDS = 2_000;
 
 export function createBatchHandler(deps: ConsumeDeps): (payload: EachBatchPayload) => Promise<void> {
   const sleep = deps.sleep ?? defaultSleep;
@@ -81,8 +83,21 @@ export function createBatchHandler(deps: ConsumeDeps): (payload: EachBatchPayloa
         bytes += 2 * (m.value?.byteLength ?? 0) + 300;
       }
       deps.buffer.add(topic, partition, 'dlq', { rejectedRows: rows, bytes, firstOffset: first, lastOffset: last, records }, Date.now());
-    } else {
-      const decoded = decodeRecords(batch.messages, deps.limits);
+      deps.metrics.recordsIn.inc({ topic: 'dlq' }, records);
+      resolveOffset(last);
+      deps.onBuffered();
+      return;
+    }
+    // Events: in slices, with a heartbeat between them. A whole fetch (8 MiB, ~25,000
+    // records) judged in one go kept the event loop busy for seconds on a loaded machine,
+    // long enough to miss the session timeout and be thrown out of the group; slices also
+    // keep the decoded events short-lived (young-generation garbage).
+    for (let i = 0; i < records; i += SLICE_RECORDS) {
+      const slice = batch.messages.slice(i, i + SLICE_RECORDS);
+      const end = i + SLICE_RECORDS >= records;
+      const sliceFirst = i === 0 ? first : (slice[0]?.offset ?? first);
+      const sliceLast = end ? last : (slice[slice.length - 1]?.offset ?? last);
+      const decoded = decodeRecords(slice, deps.limits);
       const users = deps.usersOf(partition);
       const wanted = missingUsers(decoded, users);
       if (wanted.length > 0 && !(await loadUsers(partition, users, wanted, payload, stillCurrent))) return;
@@ -90,16 +105,20 @@ export function createBatchHandler(deps: ConsumeDeps): (payload: EachBatchPayloa
       // From here to buffer.add nothing awaits: the judged states and the buffered rows
       // always match, whenever a flush takes its snapshot.
       const judged = judgeRecords(partition, decoded, users, deps.latenessMs);
-      deps.buffer.add(topic, partition, 'events', { eventRows: judged.rows, bytes: judged.bytes, firstOffset: first, lastOffset: last, records }, Date.now());
+      deps.buffer.add(topic, partition, 'events', { lines: judged.lines, days: judged.days, bytes: judged.bytes, firstOffset: sliceFirst, lastOffset: sliceLast, records: slice.length }, Date.now());
       for (const [reason, n] of Object.entries(judged.rejected)) deps.metrics.notInserted.inc({ reason }, n ?? 0);
       if (judged.skipped > 0) deps.metrics.replayed.inc(judged.skipped);
       for (const u of judged.unstorable) {
         deps.metrics.notInserted.inc({ reason: 'unstorable' });
         deps.log.error({ topic, partition, offset: u.offset, err: u.error }, 'accepted event cannot be stored in ClickHouse; skipped');
       }
+      deps.metrics.recordsIn.inc({ topic: 'events' }, slice.length);
+      resolveOffset(sliceLast);
+      deps.onBuffered();
+      if (!end) {
+        await payload.heartbeat().catch(() => undefined);
+        if (!stillCurrent()) return;
+      }
     }
-    deps.metrics.recordsIn.inc({ topic: topic === deps.dlqTopic ? 'dlq' : 'events' }, records);
-    resolveOffset(last);
-    deps.onBuffered();
   };
 }

@@ -6,12 +6,13 @@ import { test } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { pino } from 'pino';
 import { makeDlqRecord } from '../../core/event.js';
-import { eventToRow } from '../events-table.js';
+import type { Readable } from 'node:stream';
 import { dlqRecordToRow } from '../rejected-table.js';
 import { CommitCode, type AcceptanceStore, type UserCommit } from './acceptance-store.js';
 import { SinkBuffer, type Snapshot } from './buffer.js';
 import { flushSnapshot, type FlushDeps, type TopicOffset } from './flush.js';
 import { createSinkMetrics } from './metrics.js';
+import { encodeEventLine } from './row-encoder.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 5, 1, 12);
@@ -19,10 +20,9 @@ const T0 = Date.UTC(2024, 5, 1, 12);
 function snapshot(days = 1, generation = 1): Snapshot {
   const buffer = new SinkBuffer();
   for (const partition of [0, 1]) {
-    const eventRows = Array.from({ length: 10 }, (_, i) => eventToRow({
-      event_id: `e${partition}-${i}`, user_id: `u${partition}`, event_type: 'view', event_time: T0 + (i % days) * DAY, ingest_time: T0, quantity: 1,
-    }, { partition, offset: 100 + i }));
-    buffer.add('ev', partition, 'events', { eventRows, bytes: 1000, firstOffset: '100', lastOffset: '109', records: 10 }, 0);
+    const times = Array.from({ length: 10 }, (_, i) => T0 + (i % days) * DAY);
+    const lines = times.map((t, i) => encodeEventLine({ event_id: `e${partition}-${i}`, user_id: `u${partition}`, event_type: 'view', event_time: t, ingest_time: T0, quantity: 1 }, partition, 100 + i));
+    buffer.add('ev', partition, 'events', { lines, days: times.map((t) => Math.floor(t / DAY)), bytes: 1000, firstOffset: '100', lastOffset: '109', records: 10 }, 0);
   }
   const dlq = dlqRecordToRow(makeDlqRecord('bad_json', 'x', { topic: 'ev', partition: 0, offset: '5', timestamp: T0, value: '{' }), { partition: 2, offset: '7' });
   buffer.add('dlq', 2, 'dlq', { rejectedRows: [dlq], bytes: 100, firstOffset: '7', lastOffset: '7', records: 1 }, 0);
@@ -38,9 +38,12 @@ function fakes(o: { insertFailures?: number; storeFailures?: number; conflictOn?
   let insertFailures = o.insertFailures ?? 0;
   let storeFailures = o.storeFailures ?? 0;
   const client = {
-    insert: async ({ table, values }: { table: string; values: object[] }) => {
+    insert: async ({ table, values }: { table: string; values: object[] | Readable }) => {
       if (insertFailures-- > 0) throw new Error('ECONNREFUSED');
-      calls.push(`insert ${table.split('.').pop()} ${values.length}`);
+      let rows = 0;
+      if (Array.isArray(values)) rows = values.length;
+      else for await (const piece of values) rows += String(piece).split('\n').length - 1;
+      calls.push(`insert ${table.split('.').pop()} ${rows}`);
     },
   } as unknown as ClickHouseClient;
   const store = {
@@ -125,14 +128,15 @@ test('only a batch spanning more than maxDaysPerInsert days is split', async () 
 
 test('the buffer: rows and offsets per partition, drop and snapshot', () => {
   const b = new SinkBuffer();
-  b.add('ev', 0, 'events', { eventRows: [], bytes: 10, firstOffset: '5', lastOffset: '9', records: 5 }, 1_000);
-  b.add('ev', 0, 'events', { eventRows: [], bytes: 10, firstOffset: '10', lastOffset: '12', records: 3 }, 2_000);
-  b.add('ev', 1, 'events', { eventRows: [], bytes: 4, firstOffset: '0', lastOffset: '0', records: 1 }, 3_000);
+  b.add('ev', 0, 'events', { lines: ['a'], days: [1], bytes: 10, firstOffset: '5', lastOffset: '9', records: 5 }, 1_000);
+  b.add('ev', 0, 'events', { lines: ['b', 'c'], days: [2, 1], bytes: 10, firstOffset: '10', lastOffset: '12', records: 3 }, 2_000);
+  b.add('ev', 1, 'events', { lines: [], days: [], bytes: 4, firstOffset: '0', lastOffset: '0', records: 1 }, 3_000);
   assert.equal(b.firstAt, 1_000);
   assert.equal(b.records, 9);
   b.drop('ev', 1);
   assert.equal(b.bytes, 20);
   const snap = b.snapshot(4, () => []);
-  assert.deepStrictEqual(snap.chunks.map((c) => [c.partition, c.firstOffset, c.lastOffset, c.records]), [[0, '5', '12', 8]]);
+  assert.deepStrictEqual(snap.chunks.map((c) => [c.partition, c.firstOffset, c.lastOffset, c.records, c.eventRows]), [[0, '5', '12', 8, 3]]);
+  assert.deepStrictEqual([...(snap.chunks[0]?.eventLines ?? [])], [[1, ['a', 'c']], [2, ['b']]], 'lines grouped by day, offset order kept');
   assert.deepStrictEqual([b.isEmpty(), b.firstAt, b.rows, b.records], [true, null, 0, 0]);
 });

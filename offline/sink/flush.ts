@@ -1,6 +1,6 @@
 // One flush of a snapshot, in the order that makes it exactly-once:
-//   1. ONE INSERT into events (split only if the batch spans more than maxDaysPerInsert
-//      days: history imports), then one INSERT into rejected_events;
+//   1. ONE INSERT into events (TabSeparated lines; split only if the batch spans more than
+//      maxDaysPerInsert days: history imports), then one INSERT into rejected_events;
 //   2. the judged users' acceptance states, compare-and-set per user (commit-user.lua);
 //   3. the consumed offsets, committed to Kafka.
 // A crash between any two steps is harmless: before 2, a restart re-judges the same records
@@ -11,13 +11,15 @@
 // are consumed again by whoever owns the partitions now).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from 'pino';
-import { EVENTS_TABLE, splitByDay, type EventRow } from '../events-table.js';
+import { EVENTS_TABLE, splitByDay } from '../events-table.js';
 import { insertRows } from '../query.js';
 import { REJECTED_TABLE, type RejectedRow } from '../rejected-table.js';
 import { table } from '../sql.js';
 import { CommitCode, type AcceptanceStore, type UserCommit } from './acceptance-store.js';
 import type { Chunk, Snapshot } from './buffer.js';
 import type { SinkMetrics } from './metrics.js';
+import { insertedAtSuffix, LINE_COLUMNS } from './row-encoder.js';
+import { insertLines } from './tsv-insert.js';
 
 export interface TopicOffset {
   topic: string;
@@ -56,25 +58,51 @@ export interface FlushResult {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+interface Insert {
+  name: string;
+  rows: number;
+  run(): Promise<void>;
+}
+
+/** The snapshot's events lines by day, in groups of at most maxDays days (ascending). */
+export function eventGroups(chunks: readonly Chunk[], maxDays: number): Array<{ rows: number; lines: string[][] }> {
+  if (!Number.isSafeInteger(maxDays) || maxDays < 1) throw new RangeError(`maxDays must be an integer >= 1, got ${maxDays}`);
+  const byDay = new Map<number, string[][]>();
+  for (const c of chunks) {
+    for (const [day, lines] of c.eventLines) {
+      const list = byDay.get(day);
+      if (list === undefined) byDay.set(day, [lines]);
+      else list.push(lines);
+    }
+  }
+  const days = [...byDay.keys()].sort((a, b) => a - b);
+  const out: Array<{ rows: number; lines: string[][] }> = [];
+  for (let i = 0; i < days.length; i += maxDays) {
+    const lines = days.slice(i, i + maxDays).flatMap((d) => byDay.get(d) ?? []);
+    out.push({ rows: lines.reduce((n, l) => n + l.length, 0), lines });
+  }
+  return out;
+}
+
 export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<FlushResult> {
   const now = deps.now ?? Date.now;
   const sleep = deps.sleep ?? defaultSleep;
   const insertedAt = now();
-  const eventRows: EventRow[] = [];
+  const suffix = insertedAtSuffix(insertedAt);
   const rejectedRows: RejectedRow[] = [];
   for (const c of snap.chunks) {
-    for (const r of c.eventRows) {
-      r.inserted_at = insertedAt;
-      eventRows.push(r);
-    }
     for (const r of c.rejectedRows) {
       r.inserted_at = insertedAt;
       rejectedRows.push(r);
     }
   }
-  const inserts: Array<{ name: string; rows: object[] }> = [
-    ...splitByDay(eventRows, deps.maxDaysPerInsert).map((rows) => ({ name: EVENTS_TABLE, rows })),
-    ...splitByDay(rejectedRows, deps.maxDaysPerInsert).map((rows) => ({ name: REJECTED_TABLE, rows })),
+  const inserts: Insert[] = [
+    ...eventGroups(snap.chunks, deps.maxDaysPerInsert).map((g) => ({
+      name: EVENTS_TABLE, rows: g.rows, run: () => insertLines(deps.client, table(deps.db, EVENTS_TABLE), LINE_COLUMNS, g.lines, suffix),
+    })),
+    ...splitByDay(rejectedRows, deps.maxDaysPerInsert).map((rows) => ({
+      name: REJECTED_TABLE, rows: rows.length, run: () => insertRows(deps.client, table(deps.db, REJECTED_TABLE), rows),
+    })),
   ];
   let nextInsert = 0;
   let inserted = false;
@@ -88,12 +116,12 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
     try {
       for (; nextInsert < inserts.length; nextInsert++) {
         step = 'insert';
-        const { name, rows } = inserts[nextInsert] as { name: string; rows: object[] };
+        const { name, rows, run } = inserts[nextInsert] as Insert;
         const t0 = performance.now();
-        await insertRows(deps.client, table(deps.db, name), rows);
+        await run();
         deps.metrics.insertSeconds.observe({ table: name }, (performance.now() - t0) / 1000);
-        deps.metrics.rowsPerInsert.observe({ table: name }, rows.length);
-        deps.metrics.rowsInserted.inc({ table: name }, rows.length);
+        deps.metrics.rowsPerInsert.observe({ table: name }, rows);
+        deps.metrics.rowsInserted.inc({ table: name }, rows);
         deps.metrics.inserts.inc({ table: name });
       }
       if (!inserted) {

@@ -8,8 +8,9 @@
 //   never reach `events`; DLQ records become `rejected_events` rows.
 // - Rows are buffered across kafkajs batches and partitions and flushed when the buffer
 //   holds flushRows rows (100,000), flushBytes bytes, or flushMs (5 s) after its first
-//   record: ONE INSERT into events per flush (split by day only for multi-week history),
-//   so parts are few and large.
+//   record, and not sooner than minFlushIntervalMs (1 s) after the previous flush ended: ONE INSERT into events per flush
+//   (split by day only for multi-week history), so parts are few and large. Rows are kept
+//   as TabSeparated lines (row-encoder.ts) and inserted in that format.
 // - Exactly once (flush.ts): insert -> store the judged users' acceptance states in Redis
 //   (compare-and-set on a per-(user, partition) offset marker) -> commit offsets. Replays
 //   skip records at or below a user's marker and re-judge the rest deterministically; the
@@ -46,6 +47,8 @@ export interface SinkLimits {
   flushBytes: number;
   /** flush this long after the first buffered record */
   flushMs: number;
+  /** pause between the end of one flush and the start of the next, unless stopping (default min(1 s, flushMs)): at most one INSERT per table per second for live traffic */
+  minFlushIntervalMs: number;
   /** pause consumption above this many buffered rows (default 2 x flushRows) */
   maxBufferedRows: number;
   maxBufferedBytes: number;
@@ -59,12 +62,15 @@ export interface SinkLimits {
   maxCachedUsers: number;
   /** kafkajs fetch size per partition (a batch never holds more) */
   fetchBytesPerPartition: number;
+  /** consumer-group session: a dead sink's partitions move after this long (broker minimum 6 s) */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
 }
 
-export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, 'maxBufferedRows' | 'maxBufferedBytes'>> = Object.freeze({
+export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, 'maxBufferedRows' | 'maxBufferedBytes' | 'minFlushIntervalMs'>> = Object.freeze({
   flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushMs: 5_000, maxDaysPerInsert: 50,
   backoffInitialMs: 200, backoffMaxMs: 10_000, stopTimeoutMs: 30_000, maxCachedUsers: 200_000,
-  fetchBytesPerPartition: 8 * 1024 * 1024,
+  fetchBytesPerPartition: 8 * 1024 * 1024, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000,
 });
 
 export interface OfflineSinkOptions {
@@ -84,6 +90,8 @@ export interface OfflineSinkOptions {
   concurrency?: number;
   /** stop() on SIGTERM/SIGINT (off by default: `tessera run` handles signals for all processes) */
   handleSignals?: boolean;
+  /** called whenever consumed records were buffered (benchmarks time from the first one) */
+  onBuffered?: () => void;
   /** test hook after each flush step ('inserted', 'stored', 'committed'), e.g. to crash there */
   onFlushStep?: (step: FlushStep, snapshot: Snapshot) => Promise<void> | void;
 }
@@ -103,7 +111,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   const { config } = opts;
   const log = childLogger('offline');
   const base = { ...DEFAULT_SINK_LIMITS, ...opts.limits };
-  const limits: SinkLimits = { maxBufferedRows: 2 * base.flushRows, maxBufferedBytes: 2 * base.flushBytes, ...base };
+  const limits: SinkLimits = { maxBufferedRows: 2 * base.flushRows, maxBufferedBytes: 2 * base.flushBytes, minFlushIntervalMs: Math.min(1_000, base.flushMs), ...base };
   const db = opts.database ?? config.clickhouse.database;
   const topic = opts.topic ?? config.topics.events;
   const dlqTopic = opts.dlqTopic ?? config.topics.dlq;
@@ -130,12 +138,13 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   let failing = false;
   let paused = false;
   let flushing: Promise<void> | null = null;
+  let lastFlushAt = -Infinity;
 
   const kafka = createKafka(config, 'offline');
   const consumer = kafka.consumer({
     groupId: opts.groupId ?? OFFLINE_GROUP_ID,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: limits.sessionTimeoutMs,
+    heartbeatInterval: limits.heartbeatIntervalMs,
     maxBytesPerPartition: limits.fetchBytesPerPartition,
     maxBytes: Math.max(64 * 1024 * 1024, limits.fetchBytesPerPartition),
     // Short long-polls: a paused consumer (all partitions) sleeps this long between checks,
@@ -174,10 +183,13 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
 
   function maybeFlush(): void {
     if (flushing !== null || killed || buffer.isEmpty()) return;
+    if (!stopping && Date.now() - lastFlushAt < limits.minFlushIntervalMs) return; // the timer comes back
     const due = stopping || buffer.rows >= limits.flushRows || buffer.bytes >= limits.flushBytes
       || (buffer.firstAt !== null && Date.now() - buffer.firstAt >= limits.flushMs);
     if (!due) return;
     flushing = runFlush().catch((err: Error) => log.error({ err: err.message }, 'flush failed')).finally(() => {
+      // measured from the end of a flush: consecutive INSERTs are at least this far apart
+      lastFlushAt = Date.now();
       flushing = null;
       updatePause();
       maybeFlush();
@@ -185,7 +197,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   }
 
   async function runFlush(): Promise<void> {
-    const snap = buffer.snapshot(generation, (p) => takeCommits(usersOf(p)));
+    const snap = buffer.snapshot(generation, (p) => takeCommits(usersOf(p), registry.latenessMs));
     gauges();
     const t0 = performance.now();
     const result = await flushSnapshot({
@@ -232,6 +244,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
     epoch: (p) => (stopping || killed ? 'stopped' : `${generation}/${rewinds.get(p) ?? 0}`),
     onFailing: setFailing,
     onBuffered: () => {
+      opts.onBuffered?.();
       gauges();
       updatePause();
       maybeFlush();
