@@ -6,7 +6,8 @@ import { migration as m002 } from './002_events.js';
 import { migration as m003 } from './003_rejected_events.js';
 import { migration as m004 } from './004_analyst_views.js';
 import { migration as m005 } from './005_feature_values_labels.js';
+import { migration as m006 } from './006_events_by_item_user_key.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
 
 export type { Migration } from './ddl.js';
