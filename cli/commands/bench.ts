@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { benchFreshness } from '../../bench/freshness.js';
 import { benchIngest } from '../../bench/ingest.js';
+import { benchOffline, formatOffline } from '../../bench/offline.js';
 import { benchJobs } from '../../bench/jobs.js';
 import { benchServe, formatServe } from '../../bench/serve.js';
 import { machine } from '../../bench/support.js';
@@ -12,7 +13,7 @@ import { loadConfig } from '../../config/config.js';
 import { up } from '../../stack/stack.js';
 import { privateConfig, removePrivate } from '../../streams/test-support.js';
 
-const SCENARIOS = ['ingest', 'freshness', 'serve', 'jobs'] as const;
+const SCENARIOS = ['ingest', 'freshness', 'serve', 'jobs', 'offline'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface BenchOptions {
@@ -44,7 +45,7 @@ export function registerBench(program: Command): void {
     .description(`benchmarks with same-run baselines; scenarios: ${SCENARIOS.join(', ')}, all`)
     .option('--scenario <name>', 'which benchmark', 'all')
     .option('--json <file>', 'also write the results as JSON')
-    .option('--events <n>', 'ingest: events in the pre-filled topic', (v) => Number(v), 500_000)
+    .option('--events <n>', 'ingest, offline: events in the pre-filled topic', (v) => Number(v), 500_000)
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
@@ -64,6 +65,10 @@ export function registerBench(program: Command): void {
           const r = await withPrivateStack('ingest', ({ config, prefix }) => benchIngest(config, prefix, opts.events, log));
           results.ingest = r;
           console.log(`ingest: ${r.events} events; online worker ${r.workerPerSec} events/s vs raw kafkajs consume ${r.rawConsumePerSec} records/s (ratio ${r.ratio})`);
+        } else if (scenario === 'offline') {
+          const r = await withPrivateStack('offline', ({ config, prefix }) => benchOffline(config, prefix, opts.events, log));
+          results.offline = r;
+          console.log(formatOffline(r));
         } else if (scenario === 'serve') {
           const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds }, log));
           results.serve = r;

@@ -129,6 +129,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
         await deps.onStep?.('inserted', snap);
         if (!deps.isCurrent(snap)) return abandon(deps);
       }
+      const s0 = performance.now();
       for (const [partition, commits] of snap.commits) {
         if (stored.has(partition)) continue;
         step = 'state';
@@ -137,6 +138,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
         else deps.onStatesStored(partition, commits);
         stored.add(partition);
       }
+      deps.metrics.stateSeconds.observe((performance.now() - s0) / 1000);
       break;
     } catch (error) {
       deps.metrics.retries.inc({ step });

@@ -17,6 +17,7 @@ export function createSinkMetrics() {
     rowsPerInsert: new Histogram({ name: 'tessera_offline_rows_per_insert', help: 'rows per INSERT, by table', labelNames: ['table'], buckets: [1, 100, 1_000, 10_000, 25_000, 50_000, 100_000, 200_000, 500_000], registers: reg }),
     insertSeconds: new Histogram({ name: 'tessera_offline_insert_seconds', help: 'INSERT latency until ClickHouse acknowledged, by table', labelNames: ['table'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: reg }),
     flushes: new Counter({ name: 'tessera_offline_flushes_total', help: 'flushes by outcome (done, abandoned after a rebalance)', labelNames: ['outcome'], registers: reg }),
+    stateSeconds: new Histogram({ name: 'tessera_offline_state_seconds', help: 'storing the judged users\' acceptance states in Redis (commit-user.lua, one pipeline per partition) for one flush', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: reg }),
     flushSeconds: new Histogram({ name: 'tessera_offline_flush_seconds', help: 'one flush: inserts, state writes and offset commit', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: reg }),
     retries: new Counter({ name: 'tessera_offline_retries_total', help: 'failed attempts retried with backoff (ClickHouse, Redis or Kafka unavailable)', labelNames: ['step'], registers: reg }),
     conflicts: new Counter({ name: 'tessera_offline_state_conflicts_total', help: 'partitions whose user markers moved under us (another sink owns them): rewound', registers: reg }),
