@@ -78,7 +78,16 @@ export async function ensureTopics(config: Config, topics: TopicSpec[] = require
     const created: string[] = [];
     for (const spec of missing) {
       // One call per topic: kafkajs only reports "already exists" cleanly for a whole call.
-      const made = await client.createTopics({ topics: [{ topic: spec.topic, numPartitions: spec.numPartitions }], waitForLeaders: true });
+      let made: boolean;
+      try {
+        made = await client.createTopics({ topics: [{ topic: spec.topic, numPartitions: spec.numPartitions }], waitForLeaders: true });
+      } catch (error) {
+        // KRaft may answer the leader wait with UNKNOWN_TOPIC_OR_PARTITION for a moment after
+        // creating the topic (kafkajs retries only LEADER_NOT_AVAILABLE there): wait ourselves.
+        if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+        await waitForLeaders(client, spec.topic, spec.numPartitions);
+        made = true;
+      }
       if (made) created.push(spec.topic);
     }
     const present = topics.filter((t) => existing.has(t.topic));
@@ -95,6 +104,22 @@ export async function ensureTopics(config: Config, topics: TopicSpec[] = require
     return created;
   } finally {
     if (own) await client.disconnect();
+  }
+}
+
+/** Polls metadata until every partition of the topic has a leader (up to 30 s). */
+async function waitForLeaders(client: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const meta = await client.fetchTopicMetadata({ topics: [topic] });
+      const parts = meta.topics[0]?.partitions ?? [];
+      if (parts.length >= partitions && parts.every((p) => p.leader >= 0)) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`topic ${topic}: partitions without a leader after 30 s`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
