@@ -1,11 +1,12 @@
 // The DLQ writer: rejected and late records, with their reason and original bytes, to
 // `clickstream.dlq`. Keyed by source topic/partition/offset so downstream consumers (the
 // ClickHouse rejected_events table) deduplicate the re-sends a crash replay can cause.
-import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { encodeDlqRecord, type DlqRecord } from '../core/event.js';
 import type { DlqSink } from './online/processor.js';
-import { createProducer } from './kafka-client.js';
+import { createProducer, sendBounded } from './kafka-client.js';
 
+/** kafkajs puts one send's messages for a partition in one record batch; the broker refuses one over message.max.bytes (1 MB). */
 const SEND_BYTES = 512 * 1024;
 
 export function dlqKey(record: Pick<DlqRecord, 'source_topic' | 'source_partition' | 'source_offset'>): string {
@@ -23,22 +24,11 @@ export function createKafkaDlq(kafka: Kafka, topic: string): KafkaDlq {
     connect: () => producer.connect(),
     close: () => producer.disconnect(),
     async send(records) {
-      // Sends of at most ~512 KB: kafkajs puts one send's messages for a partition in one
-      // record batch, and the broker refuses a batch over message.max.bytes (1 MB).
-      let batch: Message[] = [];
-      let bytes = 0;
-      const flush = async () => {
-        if (batch.length > 0) await producer.send({ topic, acks: -1, messages: batch });
-        batch = [];
-        bytes = 0;
-      };
-      for (const r of records) {
-        const value = encodeDlqRecord(r);
-        if (bytes > 0 && bytes + value.length > SEND_BYTES) await flush();
-        batch.push({ key: dlqKey(r), value, headers: { reason: r.reason, 'source-partition': String(r.source_partition), 'source-offset': r.source_offset } });
-        bytes += value.length + 200;
-      }
-      await flush();
+      await sendBounded(producer, topic, records.map((r) => ({
+        key: dlqKey(r),
+        value: encodeDlqRecord(r),
+        headers: { reason: r.reason, 'source-partition': String(r.source_partition), 'source-offset': r.source_offset },
+      })), SEND_BYTES);
     },
   };
 }

@@ -1,7 +1,7 @@
 // The one place that creates kafkajs clients from the Tessera config: client id, brokers,
 // retry policy, and kafkajs logs routed to pino (warn and above). Also creates the two
 // topics (idempotently) and answers "is the broker healthy?".
-import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
+import { Kafka, Partitioners, logLevel, type Admin, type KafkaConfig, type LogEntry, type Message, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Config } from '../config/config.js';
 import { childLogger } from '../config/logger.js';
 
@@ -149,4 +149,29 @@ export async function assertKafkaReachable(config: Config): Promise<void> {
   if (!(await kafkaHealthy(config))) {
     throw new KafkaUnavailableError(`no Kafka broker answers at ${config.kafka.brokers.join(',')} (start the stack with \`tessera up\`, or set TESSERA_KAFKA_BROKERS)`);
   }
+}
+
+/**
+ * Sends messages in order, in requests of at most ~maxBytes (a larger message goes alone):
+ * kafkajs puts one request's messages for a partition into one record batch, and the
+ * broker refuses a batch over message.max.bytes.
+ */
+export async function sendBounded(producer: Producer, topic: string, messages: readonly Message[], maxBytes: number): Promise<void> {
+  let batch: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = sizeOf(m.value) + sizeOf(m.key) + 200;
+    if (batch.length > 0 && bytes + size > maxBytes) {
+      await producer.send({ topic, acks: -1, messages: batch });
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(m);
+    bytes += size;
+  }
+  if (batch.length > 0) await producer.send({ topic, acks: -1, messages: batch });
+}
+
+function sizeOf(x: Message['value'] | Message['key']): number {
+  return x === null || x === undefined ? 0 : typeof x === 'string' ? Buffer.byteLength(x) : x.length;
 }

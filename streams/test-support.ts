@@ -1,7 +1,7 @@
 // Test helpers for streams/: private topics, producing generated records, reading a topic
 // back in partition order, and waiting for a consumer group to catch up.
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { IHeaders, Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../config/config.js';
 import { decodeEvent, type ClickEvent } from '../core/event.js';
 import { generateClickstream, type GeneratedRecord, type GeneratorOptions } from '../fixtures/generator.js';
@@ -57,6 +57,7 @@ export interface ReadRecord {
   timestamp: string;
   key: Buffer | null;
   value: Buffer | null;
+  headers: IHeaders;
 }
 
 /** Reads every record of a topic (up to its current end), partition by partition, in offset order. */
@@ -69,14 +70,14 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<ReadRecord
   const total = ends.reduce((s, p) => s + Number(BigInt(p.high) - BigInt(p.low)), 0);
   const out: ReadRecord[] = [];
   if (total === 0) return out;
-  const consumer = kafka.consumer({ groupId: `test-read-${randomUUID()}` });
+  const consumer = kafka.consumer({ groupId: `test-read-${randomUUID()}`, maxBytesPerPartition: 8 * 1024 * 1024 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
     consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          if (BigInt(m.offset) < (target.get(batch.partition) ?? 0n)) out.push({ partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value });
+          if (BigInt(m.offset) < (target.get(batch.partition) ?? 0n)) out.push({ partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, headers: m.headers ?? {} });
         }
         if (out.length >= total) resolve();
       },

@@ -40,7 +40,7 @@ export function recordingClient(inner: ClickHouseClient, log: SqlRecord[]): Clic
 }
 
 export interface Lexed {
-  /** the statement with every literal and quoted identifier replaced by a placeholder */
+  /** the statement's shape: every literal and quoted identifier replaced by a marker */
   code: string;
   /** the decoded contents of the string literals */
   literals: string[];

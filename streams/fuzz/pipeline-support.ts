@@ -1,10 +1,10 @@
 // Kafka plumbing of the pipeline fuzz suite: produce valid and hostile records interleaved,
 // each tagged with a `fuzz-id` header, and read a topic back with its headers, so every
 // DLQ entry (which names its source partition and offset) maps back to what was sent.
-import { randomUUID } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
 import { Rng } from '../../fixtures/random.js';
-import { createProducer } from '../kafka-client.js';
+import { createProducer, sendBounded } from '../kafka-client.js';
+import { readTopic, type ReadRecord } from '../test-support.js';
 import type { HostileRecord } from './hostile-records.js';
 import type { ValidRecord } from './hostile-valid.js';
 
@@ -43,59 +43,18 @@ export async function produceAll(kafka: Kafka, topic: string, sent: readonly Sen
   const producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    let batch: Message[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (batch.length > 0) await producer.send({ topic, acks: -1, messages: batch });
-      batch = [];
-      bytes = 0;
-    };
-    for (const s of sent) {
-      const size = (s.record.value?.length ?? 0) + (s.record.key?.length ?? 0);
-      if (bytes + size > SEND_BYTES) await flush();
-      batch.push(messageOf(s));
-      bytes += size;
-    }
-    await flush();
+    await sendBounded(producer, topic, sent.map(messageOf), SEND_BYTES);
   } finally {
     await producer.disconnect();
   }
 }
 
-export interface ReadBack {
-  partition: number;
-  offset: string;
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  fuzzId: number | null;
-}
+export type ReadBack = ReadRecord & { fuzzId: number | null };
 
 /** Every record of a topic up to its current end, in partition and offset order, with the fuzz id header. */
 export async function readBack(kafka: Kafka, topic: string): Promise<ReadBack[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const target = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
-  const total = ends.reduce((s, p) => s + Number(BigInt(p.high) - BigInt(p.low)), 0);
-  const out: ReadBack[] = [];
-  if (total === 0) return out;
-  const consumer = kafka.consumer({ groupId: `test-fuzz-read-${randomUUID()}`, maxBytesPerPartition: 8 * 1024 * 1024 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve, reject) => {
-    consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          if (BigInt(m.offset) >= (target.get(batch.partition) ?? 0n)) continue;
-          const header = m.headers?.[FUZZ_HEADER];
-          out.push({ partition: batch.partition, offset: m.offset, timestamp: m.timestamp, key: m.key, value: m.value, fuzzId: header === undefined ? null : Number(String(header)) });
-        }
-        if (out.length >= total) resolve();
-      },
-    }).catch(reject);
+  return (await readTopic(kafka, topic)).map((r) => {
+    const header = r.headers[FUZZ_HEADER];
+    return { ...r, fuzzId: header === undefined ? null : Number(String(header)) };
   });
-  await consumer.disconnect();
-  return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
