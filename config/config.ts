@@ -26,6 +26,8 @@ export const ENV_SCHEMA = {
   TESSERA_TOPIC_EVENTS: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('clickstream.events'),
   TESSERA_TOPIC_DLQ: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('clickstream.dlq'),
   TESSERA_EVENTS_PARTITIONS: positiveInt.max(1024).default(6),
+  TESSERA_ONLINE_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('tessera-online'),
+  TESSERA_OFFLINE_GROUP: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/).default('tessera-offline'),
   TESSERA_CLICKHOUSE_URL: z.url().default('http://127.0.0.1:18123'),
   TESSERA_CLICKHOUSE_TCP_PORT: port.default(19000),
   TESSERA_CLICKHOUSE_DB: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/).default('tessera'),
@@ -55,6 +57,8 @@ export interface Config {
   logLevel: Env['TESSERA_LOG_LEVEL'];
   kafka: { brokers: string[]; controllerPort: number; version: string; clientId: string };
   topics: { events: string; dlq: string; eventsPartitions: number };
+  /** consumer groups of the online worker and the offline sink */
+  groups: { online: string; offline: string };
   clickhouse: { url: string; httpPort: number; tcpPort: number; database: string };
   redis: { url: string; port: number; prefix: string };
   api: { port: number; keys: string };
@@ -91,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.TESSERA_LOG_LEVEL,
     kafka: { brokers: e.TESSERA_KAFKA_BROKERS, controllerPort: e.TESSERA_KAFKA_CONTROLLER_PORT, version: e.TESSERA_KAFKA_VERSION, clientId: 'tessera' },
     topics: { events: e.TESSERA_TOPIC_EVENTS, dlq: e.TESSERA_TOPIC_DLQ, eventsPartitions: e.TESSERA_EVENTS_PARTITIONS },
+    groups: { online: e.TESSERA_ONLINE_GROUP, offline: e.TESSERA_OFFLINE_GROUP },
     clickhouse: { url: e.TESSERA_CLICKHOUSE_URL, httpPort: urlPort(e.TESSERA_CLICKHOUSE_URL, 8123), tcpPort: e.TESSERA_CLICKHOUSE_TCP_PORT, database: e.TESSERA_CLICKHOUSE_DB },
     redis: { url: e.TESSERA_REDIS_URL, port: urlPort(e.TESSERA_REDIS_URL, 6379), prefix: e.TESSERA_REDIS_PREFIX },
     api: { port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS },

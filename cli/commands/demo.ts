@@ -49,7 +49,7 @@ export function registerDemo(program: Command): void {
       let streaming = true;
       const status = startStatusLine({
         config, admin, clickhouse, online: online.metrics.registry, jobs: jobs.metrics, produced: () => producer.stats().sent, streaming: () => streaming,
-        groups: { online: 'tessera-online', offline: 'tessera-offline' }, startedAt,
+        groups: config.groups, startedAt,
       });
       const kinds = emptyKindCounts();
       const perUser = new Map<string, number>();

@@ -25,7 +25,7 @@ export function registerRun(program: Command): void {
     .option('--offline', 'ClickHouse sink (consumer group tessera-offline)')
     .option('--api', 'GraphQL API')
     .option('--jobs', 'BullMQ job workers')
-    .option('--group <id>', 'consumer group of the online worker (default tessera-online)')
+    .option('--group <id>', 'consumer group of the online worker (default TESSERA_ONLINE_GROUP, tessera-online)')
     .action(async (opts: RunOptions) => {
       const config = loadConfig();
       const log = childLogger('run');

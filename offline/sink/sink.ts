@@ -38,7 +38,6 @@ import { flushSnapshot, type FlushStep } from './flush.js';
 import { confirmCommits, takeCommits, trimUsers, type PartitionUsers } from './judge.js';
 import { createSinkMetrics } from './metrics.js';
 
-export const OFFLINE_GROUP_ID = 'tessera-offline';
 
 export interface SinkLimits {
   /** flush when this many rows are buffered */
@@ -142,7 +141,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
 
   const kafka = createKafka(config, 'offline');
   const consumer = kafka.consumer({
-    groupId: opts.groupId ?? OFFLINE_GROUP_ID,
+    groupId: opts.groupId ?? config.groups.offline,
     sessionTimeout: limits.sessionTimeoutMs,
     heartbeatInterval: limits.heartbeatIntervalMs,
     maxBytesPerPartition: limits.fetchBytesPerPartition,
@@ -255,7 +254,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   await consumer.subscribe({ topics: [topic, dlqTopic], fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 4, eachBatch: handler });
   const timer = setInterval(maybeFlush, Math.max(20, Math.min(250, limits.flushMs / 4)));
-  log.info({ topic, dlqTopic, db, group: opts.groupId ?? OFFLINE_GROUP_ID, flushRows: limits.flushRows, flushMs: limits.flushMs }, 'offline sink running');
+  log.info({ topic, dlqTopic, db, group: opts.groupId ?? config.groups.offline, flushRows: limits.flushRows, flushMs: limits.flushMs }, 'offline sink running');
 
   let closed: Promise<void> | undefined;
   async function close(): Promise<void> {

@@ -16,7 +16,6 @@ import { createKafka } from '../kafka-client.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
 import { createOnlineProcessor, type BatchOutcome } from './processor.js';
 
-export const ONLINE_GROUP_ID = 'tessera-online';
 
 export interface OnlineWorkerOptions {
   config: Config;
@@ -56,7 +55,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   await dlq.connect();
   const processor = createOnlineProcessor({ store, dlq, registry, limits: { maxBytes: config.events.maxBytes, maxFutureMs: config.events.maxFutureMs } });
   const consumer: Consumer = kafka.consumer({
-    groupId: opts.groupId ?? ONLINE_GROUP_ID,
+    groupId: opts.groupId ?? config.groups.online,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxBytesPerPartition: 4 * 1024 * 1024,
@@ -103,7 +102,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 3, eachBatch });
-  log.info({ topic, group: opts.groupId ?? ONLINE_GROUP_ID }, 'online worker running');
+  log.info({ topic, group: opts.groupId ?? config.groups.online }, 'online worker running');
 
   return {
     metrics,
