@@ -1,8 +1,9 @@
 // Fuzzing the API (issue 7, item 3): 2,000 malformed or hostile requests against the real
 // server, with the real Redis (private prefix), ClickHouse (private database) and BullMQ
 // queue (private prefix, no worker: jobs only wait). Asserted:
-// - every answer is a GraphQL error with a code or a clear 4xx; a 5xx only as an explicit
-//   overload answer (503/504 STORE_UNAVAILABLE, OFFLINE_UNAVAILABLE, TIMEOUT); no hangs;
+// - every answer is a GraphQL error with a code (none without extensions.code) or a clear
+//   4xx; a 5xx only as an explicit overload answer (503/504 STORE_UNAVAILABLE,
+//   OFFLINE_UNAVAILABLE, TIMEOUT); no hangs;
 // - the server stays up and answers valid queries correctly (core/reference.ts) afterwards;
 // - every statement the API sent to ClickHouse (recorded at the client) is one statement,
 //   with every hostile string inside a string literal that decodes to exactly an id that
@@ -32,12 +33,6 @@ import { clickHouseOffline } from './sources.js';
 import { acceptedEvents, ADMIN_KEY, codes, dropPrefix, gql, READ_KEY, referenceOf, startTestApi, testConfig, testPrefix, writeTiles } from './test-support.js';
 
 const COUNT = Number(process.env.TESSERA_FUZZ_REQUESTS ?? 2_000);
-/**
- * Known bug (see the skipped test at the end): a mutation input the resolvers let through
- * but the job queue's zod schema refuses surfaces as INTERNAL_SERVER_ERROR. Counted apart
- * until fixed; the development-mode answer names the JobInputError.
- */
-const KNOWN_JOB_INPUT_BUG = /"INTERNAL_SERVER_ERROR".*JobInputError: /s;
 const CONCURRENCY = 4;
 const tally = (xs: readonly string[]): Record<string, number> => {
   const out: Record<string, number> = {};
@@ -104,7 +99,6 @@ test(`API fuzz: ${COUNT} hostile requests`, { timeout: 900_000 }, async () => {
       const statuses: string[] = [];
       const errorCodes: string[] = [];
       const families: string[] = [];
-      const knownBug: string[] = [];
       let next = 0;
       const t0 = Date.now();
       await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
@@ -115,8 +109,7 @@ test(`API fuzz: ${COUNT} hostile requests`, { timeout: 900_000 }, async () => {
           statuses.push(String(res.status));
           errorCodes.push(...v.codes);
           families.push(req.family.split('/')[0] ?? '?');
-          if (v.problem !== undefined && KNOWN_JOB_INPUT_BUG.test(res.body)) knownBug.push(req.family);
-          else if (v.problem !== undefined) problems.push(`${req.family} ${req.method} ${req.path.slice(0, 80)} ${(req.body ?? req.raw?.toString('latin1') ?? '').slice(0, 200)} -> ${v.problem}`);
+          if (v.problem !== undefined) problems.push(`${req.family} ${req.method} ${req.path.slice(0, 80)} ${(req.body ?? req.raw?.toString('latin1') ?? '').slice(0, 200)} -> ${v.problem}`);
         }
       }));
       const seconds = (Date.now() - t0) / 1000;
@@ -160,11 +153,11 @@ test(`API fuzz: ${COUNT} hostile requests`, { timeout: 900_000 }, async () => {
       console.log(`FUZZ-API ${JSON.stringify({
         requests: requests.length, hand: hand.length, seconds, statuses: tally(statuses), codes: tally(errorCodes), families: tally(families),
         clickhouseStatements: log.length, hostileLiteralsInSql: hostileLiterals, clickhouseErrors: log.filter((r) => r.error !== undefined).length, jobsEnqueued: jobs.length,
-        problems: problems.length, knownJobInputBug: knownBug.length, sqlProblems: sqlProblems.length,
+        errorsWithoutCode: errorCodes.filter((c) => c === 'NO_CODE').length, problems: problems.length, sqlProblems: sqlProblems.length,
       })}`);
       assert.deepEqual(sqlProblems.slice(0, 20), [], `${sqlProblems.length} SQL problems`);
       assert.deepEqual(problems.slice(0, 20), [], `${problems.length} bad answers`);
-      assert.deepEqual(knownBug, [], 'job inputs the queue refuses must be BAD_USER_INPUT, not INTERNAL_SERVER_ERROR');
+      assert.equal(errorCodes.filter((c) => c === 'NO_CODE').length, 0, 'every GraphQL error carries extensions.code');
       assert.ok(hostileLiterals > requests.length / 4, `only ${hostileLiterals} hostile ids reached ClickHouse: the suite does not exercise the quoting`);
     } finally {
       await api.stop();

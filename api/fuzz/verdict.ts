@@ -1,6 +1,7 @@
-// What counts as a good answer to a hostile request (issue 7): a GraphQL error with a
-// code, or a clear 4xx; a 5xx only as an explicit overload answer (503/504 with the
-// API's store or timeout codes); never a hang, never an unexpected (masked) error.
+// What counts as a good answer to a hostile request (issue 7): GraphQL errors, each with a
+// message and an extensions.code, or a clear 4xx; a 5xx only as an explicit overload
+// answer (503/504 with the API's store or timeout codes); never a hang, never an
+// unexpected (masked) error.
 import type { FuzzRequest } from './requests.js';
 import type { FuzzResponse } from './send.js';
 
@@ -40,7 +41,8 @@ export function judge(req: FuzzRequest, res: FuzzResponse): Verdict {
   const codes = errors.map((e) => (typeof e.extensions?.code === 'string' ? e.extensions.code : 'NO_CODE'));
   const unclear = errors.find((e) => typeof e.message !== 'string' || e.message.length === 0);
   if (unclear !== undefined) return { codes, problem: 'an error without a message' };
-  // NO_CODE (an error without extensions.code) is still a GraphQL error with a message: counted, not failed.
+  // Every error carries extensions.code (plugins/use-error-codes.ts promises it).
+  if (codes.includes('NO_CODE')) return { codes, problem: `an error without extensions.code: ${res.body.slice(0, 300)}` };
   if (codes.includes('INTERNAL_SERVER_ERROR')) return { codes, problem: `unexpected error: ${res.body.slice(0, 300)}` };
   if (res.status >= 500) {
     const overload = (res.status === 503 || res.status === 504) && codes.length > 0 && codes.every((c) => OVERLOAD_CODES.has(c));
