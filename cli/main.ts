@@ -7,6 +7,7 @@ import { registerImport } from './commands/import.js';
 import { registerRun } from './commands/run.js';
 import { registerStack } from './commands/stack.js';
 import { registerJobs } from './commands/jobs.js';
+import { registerSoak } from './commands/soak.js';
 
 const program = new Command('tessera')
   .description('Tessera: a Kafka-native clickstream feature store')
@@ -20,6 +21,7 @@ registerDemo(program);
 registerRun(program);
 registerBench(program);
 registerJobs(program);
+registerSoak(program);
 
 try {
   await program.parseAsync(process.argv);
