@@ -1,6 +1,7 @@
 // The `tessera` command line (DESIGN §8). Every command lives in cli/commands/.
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
+import { registerChaos } from './commands/chaos.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
@@ -22,6 +23,7 @@ registerRun(program);
 registerBench(program);
 registerJobs(program);
 registerSoak(program);
+registerChaos(program);
 
 try {
   await program.parseAsync(process.argv);
