@@ -19,6 +19,14 @@ export interface SteadyStreamOptions {
   duplicates?: number;
   malformed?: number;
   outOfOrder?: number;
+  /**
+   * Event time runs this many times faster than the wall clock (default 1); records still
+   * go out at `rate` per wall second. With a factor above 1, start event time in the past
+   * (eventStartMs) so it never leads the record timestamp by more than TESSERA_MAX_FUTURE_MS.
+   */
+  timeScale?: number;
+  /** event time of the first record (default: the wall clock at start) */
+  eventStartMs?: number;
 }
 
 export interface StreamStats {
@@ -45,8 +53,10 @@ export async function startSteadyStream(config: Config, o: SteadyStreamOptions):
   let producer: Producer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   const startMs = Date.now();
+  const scale = o.timeScale ?? 1;
+  const eventStartMs = o.eventStartMs ?? startMs;
   const gen = generateClickstream({
-    seed: o.seed, startMs, rate: o.rate, durationS: 365 * 86_400, users: o.users, items: o.items,
+    seed: o.seed, startMs: eventStartMs, rate: o.rate / scale, durationS: 365 * 86_400, users: o.users, items: o.items,
     late: o.late ?? 0.01, duplicates: o.duplicates ?? 0.01, malformed: o.malformed ?? 0.01,
     outOfOrder: o.outOfOrder ?? 0.05, outOfOrderMaxMs: 30_000, allowedLatenessMs: config.events.allowedLatenessMs,
   });
@@ -75,7 +85,7 @@ export async function startSteadyStream(config: Config, o: SteadyStreamOptions):
   const loop = (async () => {
     let next = gen.next();
     while (!next.done && !stopping) {
-      const due = Date.now();
+      const due = eventStartMs + (Date.now() - startMs) * scale;
       const batch: { key: string; value: Buffer | string }[] = [];
       const kinds: RecordKind[] = [];
       while (!next.done && next.value.clockMs <= due && batch.length < 5_000) {
