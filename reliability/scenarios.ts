@@ -41,20 +41,25 @@ async function stopService(ctx: ScenarioContext, name: ServiceName, steps: strin
   step(ctx, steps, `${name} stopped (SIGTERM, data kept) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+async function crashService(ctx: ScenarioContext, name: ServiceName, steps: string[]): Promise<void> {
+  if (!(await ctx.services[name].kill())) throw new Error(`${name} is not running as a process of this stack (start it with \`tessera up\`)`);
+  step(ctx, steps, `${name} killed with SIGKILL (a crash: it restarts from what its disk holds)`);
+}
+
 async function startService(ctx: ScenarioContext, name: ServiceName, steps: string[]): Promise<void> {
   const t0 = Date.now();
   await ctx.services[name].start(ctx.log);
   step(ctx, steps, `${name} started and healthy in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-function outage(name: ServiceName, label: string, description: string, downMs: (ctx: ScenarioContext) => number): Scenario {
+function outage(name: ServiceName, label: string, description: string, downMs: (ctx: ScenarioContext) => number, crash = false): Scenario {
   return {
     name: label,
     description,
     async run(ctx) {
       const steps: string[] = [];
       const from = Date.now();
-      await stopService(ctx, name, steps);
+      await (crash ? crashService : stopService)(ctx, name, steps);
       const ms = downMs(ctx);
       if (ms > 0) {
         await ctx.sleep(ms);
@@ -88,6 +93,7 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   outage('redis', 'redis-restart', 'Redis stopped and started again at once (AOF on, data kept)', () => 0),
+  outage('redis', 'redis-crash', 'Redis killed with SIGKILL and started again at once (AOF on, appendfsync everysec: the last second of writes may be gone)', () => 0, true),
   outage('redis', 'redis-outage', 'Redis down for the outage time, then started again (AOF on, data kept)', (ctx) => ctx.outageMs),
   outage('clickhouse', 'clickhouse-outage', 'ClickHouse down for the outage time, then started again', (ctx) => ctx.outageMs),
   outage('kafka', 'kafka-restart', 'the Kafka broker stopped (controlled shutdown) and started again with its data', () => 5_000),

@@ -58,6 +58,16 @@ export async function stopPid(pidFile: string, graceMs: number): Promise<boolean
   return true;
 }
 
+/** SIGKILL, as a machine crash would; waits until the process is gone. Removes the pid file. */
+export async function killPid(pidFile: string): Promise<boolean> {
+  const pid = readPid(pidFile);
+  if (!isAlive(pid) || pid === undefined) return false;
+  process.kill(pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  fs.rmSync(pidFile, { force: true });
+  return true;
+}
+
 export function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });

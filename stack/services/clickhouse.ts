@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import { pingClickHouse } from '../../offline/clickhouse-client.js';
 import { ensureClickHouse } from '../install.js';
-import { ensureRunning, serviceState, startDetached, stopPid } from '../process.js';
+import { ensureRunning, serviceState, startDetached, stopPid, killPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 function serverConfig(dir: string, config: Config): string {
@@ -64,6 +64,7 @@ export function clickhouseService(config: Config): LocalService {
       });
     },
     stop: () => stopPid(pidFile, 30_000),
+    kill: () => killPid(pidFile),
     async status(): Promise<ServiceStatus> {
       return { name: 'clickhouse', endpoint: config.clickhouse.url, ...(await serviceState(pidFile, healthy)) };
     },

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { kafkaPort, type Config } from '../../config/config.js';
 import { kafkaHealthy } from '../../streams/kafka-client.js';
 import { ensureKafkaJars } from '../install.js';
-import { ensureRunning, isAlive, portOpen, readPid, serviceState, startDetached, stopPid } from '../process.js';
+import { ensureRunning, isAlive, portOpen, readPid, serviceState, startDetached, stopPid, killPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 function serverProperties(dir: string, config: Config): string {
@@ -99,6 +99,7 @@ export function kafkaService(config: Config): LocalService {
       });
     },
     stop: () => stopPid(pidFile, 30_000),
+    kill: () => killPid(pidFile),
     async status(): Promise<ServiceStatus> {
       return { name: 'kafka', endpoint: config.kafka.brokers.join(','), detail: `Apache Kafka ${config.kafka.version}`, ...(await serviceState(pidFile, healthy)) };
     },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import { pingRedis } from '../../store/redis-client.js';
 import { ensureRedis } from '../install.js';
-import { ensureRunning, serviceState, startDetached, stopPid } from '../process.js';
+import { ensureRunning, serviceState, startDetached, stopPid, killPid } from '../process.js';
 import type { LocalService, ServiceStatus } from './service.js';
 
 export function redisService(config: Config): LocalService {
@@ -36,6 +36,7 @@ export function redisService(config: Config): LocalService {
       });
     },
     stop: () => stopPid(pidFile, 10_000),
+    kill: () => killPid(pidFile),
     async status(): Promise<ServiceStatus> {
       return { name: 'redis', endpoint: config.redis.url, ...(await serviceState(pidFile, healthy)) };
     },

@@ -16,5 +16,7 @@ export interface LocalService {
   /** starts if not running, waits for health; returns whether it had to start */
   start(log: (m: string) => void): Promise<'started' | 'already-running' | 'external'>;
   stop(): Promise<boolean>;
+  /** SIGKILL (a crash, for the chaos suite); false when it is not ours or not running */
+  kill(): Promise<boolean>;
   status(): Promise<ServiceStatus>;
 }

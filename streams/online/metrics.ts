@@ -16,6 +16,7 @@ export function createOnlineMetrics() {
     batchSize: new Histogram({ name: 'tessera_online_batch_size', help: 'records per processed batch', buckets: [1, 10, 100, 500, 1000, 5000, 10000, 50000], registers: [registry] }),
     batchSeconds: new Histogram({ name: 'tessera_online_batch_seconds', help: 'time to process one batch (decode to committed Redis state)', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
     redisSeconds: new Histogram({ name: 'tessera_online_redis_seconds', help: 'Redis time per batch (meta load + tile writes)', buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5], registers: [registry] }),
+    rewinds: new Counter({ name: 'tessera_online_rewinds_total', help: 'replays from the committed offsets after Redis came back as a new process (restart or crash)', registers: [registry] }),
     retries: new Counter({ name: 'tessera_online_batch_retries_total', help: 'batch attempts that failed and were retried (Redis or Kafka unavailable)', registers: [registry] }),
   };
 }

@@ -1,8 +1,11 @@
 // `tessera run --online`: the kafkajs consumer (group tessera-online) around the online
-// processor. Batches are processed per partition; offsets are committed only after the
-// batch's Redis state is written. While Redis (or the DLQ broker) is unavailable the batch
-// is retried with backoff and heartbeats, so the consumer holds its partitions, fetches
-// nothing new (bounded memory) and resumes without loss.
+// processor. Batches are processed per partition; offsets are committed only once the
+// batch's Redis state is written and old enough to be on Redis's disk (commit-gate.ts).
+// While Redis (or the DLQ broker) is unavailable the batch is retried with backoff and
+// heartbeats, so the consumer holds its partitions, fetches nothing new (bounded memory)
+// and resumes without loss. When Redis comes back as a new process (restart or crash),
+// the worker rewinds its partitions to the committed offsets: the replay restores any
+// write the crash took, and skips the rest by the per-entity markers.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/config.js';
@@ -14,6 +17,7 @@ import { TileStore } from '../../store/tile-store.js';
 import { createKafkaDlq } from '../dlq.js';
 import { createKafka } from '../kafka-client.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
+import { CommitGate, type PartitionOffset } from './commit-gate.js';
 import { createOnlineProcessor, type BatchOutcome } from './processor.js';
 
 
@@ -29,6 +33,8 @@ export interface OnlineWorkerOptions {
   onBatch?: (partition: number, outcome: BatchOutcome) => void;
   /** per-command Redis timeout (default 15 s; must stay below the 30 s group session timeout) */
   redisCommandTimeoutMs?: number;
+  /** how old a batch's Redis writes must be before its offsets are committed (default 2.5 s: AOF everysec) */
+  commitDelayMs?: number;
 }
 
 export interface OnlineWorker {
@@ -63,14 +69,78 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     retry: { retries: 10 },
   });
   let running = true;
+  let rewinding = false;
+  let inFlight = 0;
+  const gate = new CommitGate(opts.commitDelayMs ?? 2_500);
+  let assigned = new Set<number>();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    // New assignment: cached markers of partitions we no longer own may be stale.
+    // New assignment: cached markers of partitions we no longer own may be stale, and their
+    // pending offsets are no longer ours to commit (kafkajs restarts from the committed ones).
     processor.reset();
+    assigned = new Set(e.payload.memberAssignment[topic] ?? []);
+    gate.drop(assigned);
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
   });
 
-  async function eachBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (batch.messages.length === 0) return;
+  async function commit(offsets: PartitionOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await consumer.commitOffsets(offsets.map((o) => ({ topic, partition: o.partition, offset: o.offset })))
+      .catch((err: Error) => log.warn({ err: err.message }, 'offset commit failed; a later commit covers it'));
+  }
+  const commitDue = (): Promise<void> => (rewinding ? Promise.resolve() : commit(gate.due(Date.now())));
+  const commitTimer = setInterval(() => void commitDue(), 1_000);
+
+  // Redis's run_id changes when it restarts: writes of the last second may be gone.
+  let redisRunId: string | undefined;
+  redis.on('ready', () => {
+    void (async () => {
+      const id = /run_id:(\w+)/.exec(await redis.info('server').catch(() => ''))?.[1];
+      if (id === undefined) return;
+      const restarted = redisRunId !== undefined && id !== redisRunId;
+      redisRunId = id;
+      if (restarted && running) await rewind();
+    })();
+  });
+
+  /** Drops uncommitted progress and replays every owned partition from its committed offset. */
+  async function rewind(): Promise<void> {
+    rewinding = true;
+    try {
+      gate.drop();
+      processor.reset();
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [committed] = await admin.fetchOffsets({ groupId: opts.groupId ?? config.groups.online, topics: [topic] });
+        const lows = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.low]));
+        for (const p of assigned) {
+          const c = committed?.partitions.find((x) => x.partition === p)?.offset ?? '-1';
+          consumer.seek({ topic, partition: p, offset: BigInt(c) >= 0n ? c : (lows.get(p) ?? '0') });
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      metrics.rewinds.inc();
+      log.warn({ partitions: [...assigned] }, 'Redis restarted: replaying owned partitions from their committed offsets');
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'rewind after a Redis restart failed');
+    } finally {
+      gate.drop();
+      rewinding = false;
+    }
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    inFlight += 1;
+    try {
+      await processBatch(payload);
+    } finally {
+      inFlight -= 1;
+    }
+  }
+
+  async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || rewinding) return;
     const t0 = performance.now();
     let backoff = 200;
     let outcome: BatchOutcome | undefined;
@@ -90,10 +160,12 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
         await heartbeat().catch(() => undefined);
       }
     }
+    // Rewound meanwhile (a seek): the records come again from the committed offset.
+    if (isStale() || rewinding) return;
     // Tell kafkajs the batch is done, or it fetches the same offsets again.
     resolveOffset(batch.lastOffset());
-    const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+    gate.applied(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString(), Date.now());
+    await commitDue();
     record(metrics, batch.partition, outcome, batch.offsetLag(), performance.now() - t0);
     opts.onBatch?.(batch.partition, outcome);
     await heartbeat();
@@ -109,6 +181,12 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     redis,
     async stop() {
       running = false;
+      clearInterval(commitTimer);
+      // Let the batches in hand finish, then commit everything written: Redis is up and
+      // persists its AOF on a clean shutdown.
+      consumer.pause([{ topic }]);
+      while (inFlight > 0) await sleep(20);
+      await commit(gate.all());
       await consumer.disconnect();
       await dlq.close();
       redis.disconnect();
