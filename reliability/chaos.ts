@@ -103,40 +103,46 @@ async function runScenario(scenario: Scenario, o: ChaosOptions, ns: Namespace, p
   const problems: string[] = [];
   o.log(`${scenario.name}: ${scenario.description}`);
   const stream = await startSteadyStream(ns.config, { seed: `${o.seed}-${scenario.name}`, rate: o.rate, users: o.users, items: o.items });
-  await sleep(o.warmupMs);
-  const lagAtStart = (await groupLag(kafka, ns.groups.online, ns.config.topics.events)) ?? 0;
-  const sentBefore = stream.stats().sent + stream.stats().pending;
-  const fault = await scenario.run({ procs, services: stack, outageMs: o.outageMs, log: (m) => o.log(`  ${m}`), sleep });
-  const inFlight = stream.stats().sent + stream.stats().pending - sentBefore + lagAtStart;
-  const [caught, apiMs] = await Promise.all([
-    waitCaughtUp(kafka, targets, o.recoveryTimeoutMs),
-    waitApiOk(() => prober.results(), fault.back, o.recoveryTimeoutMs),
-  ]);
-  const recoveryMs = { online: caught.online, offline: caught.offline, api: apiMs };
-  o.log(`  recovered: online ${fmt(recoveryMs.online)}, offline ${fmt(recoveryMs.offline)}, API ${fmt(recoveryMs.api)} after the fault ended`);
-  for (const [what, ms] of Object.entries(recoveryMs)) if (ms === undefined) problems.push(`${what} did not recover within ${o.recoveryTimeoutMs / 1000} s`);
-  await sleep(o.afterMs);
-  const sent = await stream.stop();
-  const final = await waitCaughtUp(kafka, targets, o.recoveryTimeoutMs);
-  for (const [what, ms] of Object.entries(final)) if (ms === undefined) problems.push(`${what} did not catch up with the end of the stream`);
-  for (const p of procs.byRole.values()) if (!p.running) problems.push(`${p.role} is not running (it exited by itself):\n${p.tail(10)}`);
+  let stopped = false;
+  try {
+    await sleep(o.warmupMs);
+    const lagAtStart = (await groupLag(kafka, ns.groups.online, ns.config.topics.events)) ?? 0;
+    const sentBefore = stream.stats().sent + stream.stats().pending;
+    const fault = await scenario.run({ procs, services: stack, outageMs: o.outageMs, log: (m) => o.log(`  ${m}`), sleep });
+    const inFlight = stream.stats().sent + stream.stats().pending - sentBefore + lagAtStart;
+    const [caught, apiMs] = await Promise.all([
+      waitCaughtUp(kafka, targets, o.recoveryTimeoutMs),
+      waitApiOk(() => prober.results(), fault.back, o.recoveryTimeoutMs),
+    ]);
+    const recoveryMs = { online: caught.online, offline: caught.offline, api: apiMs };
+    o.log(`  recovered: online ${fmt(recoveryMs.online)}, offline ${fmt(recoveryMs.offline)}, API ${fmt(recoveryMs.api)} after the fault ended`);
+    for (const [what, ms] of Object.entries(recoveryMs)) if (ms === undefined) problems.push(`${what} did not recover within ${o.recoveryTimeoutMs / 1000} s`);
+    await sleep(o.afterMs);
+    const sent = await stream.stop();
+    stopped = true;
+    const final = await waitCaughtUp(kafka, targets, o.recoveryTimeoutMs);
+    for (const [what, ms] of Object.entries(final)) if (ms === undefined) problems.push(`${what} did not catch up with the end of the stream`);
+    for (const p of procs.byRole.values()) if (!p.running) problems.push(`${p.role} is not running (it exited by itself):\n${p.tail(10)}`);
 
-  const results = prober.results();
-  const duringFault = summarize(results, fault.from, fault.back);
-  const after = summarize(results, fault.back + (apiMs ?? 0));
-  if (duringFault.hung + after.hung > 0) problems.push(`${duringFault.hung + after.hung} API requests hung (no answer within the client timeout)`);
-  if (duringFault.unclear + after.unclear > 0) problems.push(`${duringFault.unclear + after.unclear} API answers were errors without a clear code`);
-  if (scenario.name !== 'kill-processes' && duringFault.refused > 0) problems.push(`${duringFault.refused} API connections refused although the API process was running`);
-  if (after.requests > 0 && after.ok < after.requests) problems.push(`${after.requests - after.ok} API requests failed after recovery: ${JSON.stringify(after.errors)}`);
+    const results = prober.results();
+    const duringFault = summarize(results, fault.from, fault.back);
+    const after = summarize(results, fault.back + (apiMs ?? 0));
+    if (duringFault.hung + after.hung > 0) problems.push(`${duringFault.hung + after.hung} API requests hung (no answer within the client timeout)`);
+    if (duringFault.unclear + after.unclear > 0) problems.push(`${duringFault.unclear + after.unclear} API answers were errors without a clear code`);
+    if (scenario.name !== 'kill-processes' && duringFault.refused > 0) problems.push(`${duringFault.refused} API connections refused although the API process was running`);
+    if (after.requests > 0 && after.ok < after.requests) problems.push(`${after.requests - after.ok} API requests failed after recovery: ${JSON.stringify(after.errors)}`);
 
-  const verdict = await verifyNamespace(ns, `${o.seed}-${scenario.name}`);
-  o.log(`  checked ${verdict.records} records (${sent.sent} sent in this scenario): online missing ${verdict.online.missing}, doubled ${verdict.online.doubled}, probes ${verdict.online.probes} with ${verdict.online.mismatches} mismatches; offline missing ${verdict.offline.missing}, extra ${verdict.offline.extra}, duplicate rows ${verdict.offline.duplicateRows}; DLQ ${verdict.dlq.found}/${verdict.dlq.expected}`);
-  for (const e of verdict.online.examples) o.log(`    mismatch: ${e}`);
-  if (!verdictOk(verdict)) problems.push('the data check failed (see the verdict)');
-  return {
-    name: scenario.name, description: scenario.description, steps: fault.steps, faultSeconds: (fault.back - fault.from) / 1000,
-    inFlight, recoveryMs, api: { duringFault, after }, verdict, problems, ok: problems.length === 0,
-  };
+    const verdict = await verifyNamespace(ns, `${o.seed}-${scenario.name}`);
+    o.log(`  checked ${verdict.records} records (${sent.sent} sent in this scenario): online missing ${verdict.online.missing}, doubled ${verdict.online.doubled}, probes ${verdict.online.probes} with ${verdict.online.mismatches} mismatches; offline missing ${verdict.offline.missing}, extra ${verdict.offline.extra}, duplicate rows ${verdict.offline.duplicateRows}; DLQ ${verdict.dlq.found}/${verdict.dlq.expected}`);
+    for (const e of verdict.online.examples) o.log(`    mismatch: ${e}`);
+    if (!verdictOk(verdict)) problems.push('the data check failed (see the verdict)');
+    return {
+      name: scenario.name, description: scenario.description, steps: fault.steps, faultSeconds: (fault.back - fault.from) / 1000,
+      inFlight, recoveryMs, api: { duringFault, after }, verdict, problems, ok: problems.length === 0,
+    };
+  } finally {
+    if (!stopped) await stream.stop().catch(() => undefined);
+  }
 }
 
 const fmt = (ms: number | undefined): string => (ms === undefined ? 'never' : `${(ms / 1000).toFixed(1)} s`);

@@ -46,11 +46,17 @@ export function registerChaos(program: Command): void {
       await up(config, (m) => console.log(`  ${m}`));
       const scenarios = (opts.scenario ?? SCENARIOS.map((s) => s.name)).map(scenarioByName);
       const t0 = Date.now();
+      // Stray client sockets (a broker that went away mid-request) must not keep the command alive.
+      const exitSoon = () => setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
       const report = await runChaos({
         scenarios, rate: opts.rate, users: opts.users, items: opts.items, outageMs: opts.outage * 1000,
         warmupMs: opts.warmup * 1000, afterMs: opts.after * 1000, recoveryTimeoutMs: opts.recoveryTimeout * 1000,
         seed: opts.seed, keep: opts.keep === true, log: (m) => console.log(`${new Date().toISOString().slice(11, 19)} ${m}`),
+      }).catch((err: unknown) => {
+        exitSoon();
+        throw err;
       });
+      exitSoon();
       console.log(`\n${table(report)}\n`);
       console.log(`${report.ok ? 'PASS' : 'FAIL'}: ${report.results.filter((r) => r.ok).length}/${report.results.length} scenarios in ${((Date.now() - t0) / 1000).toFixed(0)} s${report.problems.length > 0 ? `; ${report.problems.join('; ')}` : ''}`);
       if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
