@@ -17,6 +17,13 @@ export interface ProcessOptions {
   logFile: string;
 }
 
+// Children die with the run that started them (an interrupted chaos or soak run must not
+// leave workers consuming in the background).
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** One `tessera run --<role>` that can be killed and started again with the same settings. */
 export class TesseraProcess {
   private child: ChildProcess | undefined;
@@ -46,7 +53,11 @@ export class TesseraProcess {
       cwd: PROJECT_ROOT, env: this.options.env, stdio: ['ignore', out, out],
     });
     fs.closeSync(out);
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    live.add(child);
+    this.exited = new Promise((resolve) => child.once('exit', () => {
+      live.delete(child);
+      resolve();
+    }));
     this.child = child;
     this.starts += 1;
   }

@@ -43,6 +43,8 @@ export function registerChaos(program: Command): void {
     .option('--json <file>', 'write the full report as JSON')
     .action(async (opts: ChaosCliOptions) => {
       const config = loadConfig();
+      // Ctrl-C: exit through process.exit so the children are killed (reliability/processes.ts).
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
       await up(config, (m) => console.log(`  ${m}`));
       const scenarios = (opts.scenario ?? SCENARIOS.map((s) => s.name)).map(scenarioByName);
       const t0 = Date.now();
