@@ -90,3 +90,24 @@ export async function waitApiOk(results: () => readonly ProbeResult[], since: nu
     await sleep(100);
   }
 }
+
+/**
+ * ms from `since` until the API answered for good: the end of the last failed request
+ * after `since`, when successful answers followed it (undefined: none did). A store that
+ * just came back can fail a request or two after the first success (a reconnect racing a
+ * request); those count as part of the outage, not as recovered.
+ */
+export function apiStableAfter(results: readonly ProbeResult[], since: number): number | undefined {
+  let lastBadEnd: number | undefined;
+  let lastOkStart = -Infinity;
+  let firstOkEnd: number | undefined;
+  for (const r of results) {
+    if (r.at < since) continue;
+    if (r.ok) {
+      lastOkStart = Math.max(lastOkStart, r.at);
+      firstOkEnd ??= r.at + r.ms;
+    } else lastBadEnd = Math.max(lastBadEnd ?? -Infinity, r.at + r.ms);
+  }
+  if (lastBadEnd === undefined) return firstOkEnd === undefined ? undefined : Math.max(0, firstOkEnd - since);
+  return lastOkStart >= lastBadEnd ? Math.max(0, lastBadEnd - since) : undefined;
+}
