@@ -61,6 +61,14 @@ export function planChunks(range: { from: number; to: number; tileMs: number }, 
   return out;
 }
 
+/** What a chunk's write does to the eviction state of one of the entity's hashes. */
+export interface HashEviction {
+  /** the entity's largest sample time in this hash within the chunk (dropped tiles included) */
+  clock: number;
+  /** the largest expiry among the tiles dropped as dead (-1: none); the store's eviction clock must reach it */
+  evictedUntil: number;
+}
+
 /** One entity's backfill write: its tile writes (one per tile size, maybe without ops) and what to clear. */
 export interface EntityRecompute {
   entity: Entity;
@@ -68,12 +76,34 @@ export interface EntityRecompute {
   tiles: TileWrite[];
   /** tile size -> ids of the series whose tiles in the chunk are recomputed */
   clear: Map<number, string[]>;
+  /** tile size -> the hash's clock and dropped tiles (only sizes with events in the chunk) */
+  eviction: Map<number, HashEviction>;
+}
+
+/**
+ * Per (entity, tile size): the latest expiry any series of the registry can give a tile,
+ * as an offset from the tile start (tile + largest retention). The store's tile index keeps
+ * the largest expiry a tile was given, so this bounds it whatever series wrote the tile.
+ */
+function expiryOffsets(registry: Registry): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of registry.series.values()) {
+    const k = `${s.entity}\u0000${s.tileMs}`;
+    out.set(k, Math.max(out.get(k) ?? 0, s.tileMs + s.retentionMs));
+  }
+  return out;
 }
 
 /**
  * The writes that recompute, for every entity with events in the chunk, the tiles of
  * `series` starting in [from, to). `events` may hold more (a query by event_time OR
  * ingest_time); each series keeps only samples whose own time basis falls in the chunk.
+ *
+ * Dead tiles are dropped instead of written: a tile whose latest possible expiry is <= the
+ * entity's own clock in the chunk would be evicted by the very write that stores it (the
+ * store evicts by that clock), and with sparse entities that is most 1- and 5-minute tiles
+ * of a long range. The write then carries `eviction`, and the store raises its eviction
+ * clock (_evc) to cover them, so readers know those tiles are gone and stay exact.
  */
 export function recomputeChunk(events: Iterable<ClickEvent>, registry: Registry, series: readonly Series[], from: number, to: number): EntityRecompute[] {
   const ids = new Set(series.map((s) => s.id));
@@ -83,16 +113,33 @@ export function recomputeChunk(events: Iterable<ClickEvent>, registry: Registry,
     if (bySize === undefined) clearBy.set(s.entity, (bySize = new Map()));
     bySize.set(s.tileMs, [...(bySize.get(s.tileMs) ?? []), s.id]);
   }
+  const offsets = expiryOffsets(registry);
   const out = new Map<string, EntityRecompute>();
   for (const group of aggregateEvents(events, registry, ids)) {
-    for (const tiles of group.tiles.values()) for (const start of [...tiles.keys()]) if (start < from || start >= to) tiles.delete(start);
+    let clock = -Infinity;
+    for (const tiles of group.tiles.values()) {
+      for (const [start, tile] of tiles) {
+        if (start < from || start >= to) tiles.delete(start);
+        else if (tile.hi > clock) clock = tile.hi;
+      }
+    }
+    const offset = offsets.get(`${group.entity}\u0000${group.tileMs}`) ?? Infinity;
+    let evictedUntil = -1;
+    for (const tiles of group.tiles.values()) {
+      for (const start of tiles.keys()) {
+        if (start + offset > clock) continue;
+        tiles.delete(start);
+        evictedUntil = Math.max(evictedUntil, start + offset);
+      }
+    }
     const key = `${group.entity}\u0000${group.entityId}`;
     let rec = out.get(key);
-    if (rec === undefined) out.set(key, (rec = { entity: group.entity, id: group.entityId, tiles: [], clear: clearBy.get(group.entity) ?? new Map() }));
+    if (rec === undefined) out.set(key, (rec = { entity: group.entity, id: group.entityId, tiles: [], clear: clearBy.get(group.entity) ?? new Map(), eviction: new Map() }));
+    if (clock > -Infinity) rec.eviction.set(group.tileMs, { clock, evictedUntil });
     if ([...group.tiles.values()].some((t) => t.size > 0)) rec.tiles.push(toWrite(group, registry));
   }
   // Every tile size the entity has series in gets a write, so stale tiles of series with no
-  // events in this chunk are cleared too.
+  // events in this chunk are cleared too (and dropped tiles' eviction is recorded).
   for (const rec of out.values()) {
     for (const tileMs of rec.clear.keys()) {
       if (!rec.tiles.some((t) => t.tileMs === tileMs)) rec.tiles.push({ entity: rec.entity, entityId: rec.id, tileMs, ops: [], tiles: [], expireAt: 0 });

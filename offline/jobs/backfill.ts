@@ -111,7 +111,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
     const batch = await chunkEvents(deps, chunk.from, chunk.to, ingestion);
     const writes = recomputeChunk(batch, deps.registry, series, chunk.from, chunk.to);
     for (let k = 0; k < writes.length; k += perPipeline) {
-      await store.replace(writes.slice(k, k + perPipeline).map((w) => ({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: chunk.from, to: chunk.to, series: w.clear } })));
+      await store.replace(writes.slice(k, k + perPipeline).map((w) => ({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: chunk.from, to: chunk.to, series: w.clear, eviction: w.eviction } })));
     }
     events += chunk.events;
     entityWrites += writes.length;

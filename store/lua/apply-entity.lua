@@ -21,6 +21,10 @@
                deleted before the ops run (backfill: recompute, not add); 0 online
     clearFrom  first tile index (decimal) to clear, only when nClear > 0
     clearTo    tile index (decimal) after the last one to clear, only when nClear > 0
+    clock      only when nClear > 0: the entity's largest event time in this hash in the
+               backfilled chunk, dropped tiles included (-1: none); raises the clock
+    evicted    only when nClear > 0: the largest expiry of the chunk's tiles the backfill
+               dropped as dead instead of writing them (-1: none); _evc is raised to it
     series     the series ids to clear
     nArgs      number of op arguments that follow
     ops        op, field, then: incr by | max value | min value | setnx value | topn n json
@@ -146,11 +150,13 @@ for k = 2, #KEYS, 2 do
     a = a + 2
   end
   local nClear = tonumber(ARGV[a])
+  local chunkClock, evicted = -1, -1
   if nClear > 0 then
     local series = {}
-    for i = 1, nClear do series[ARGV[a + 2 + i]] = true end
+    for i = 1, nClear do series[ARGV[a + 4 + i]] = true end
     clearTiles(key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), series)
-    a = a + 3 + nClear
+    chunkClock, evicted = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+    a = a + 5 + nClear
   else
     a = a + 1
   end
@@ -172,6 +178,7 @@ for k = 2, #KEYS, 2 do
     for k = i, last do current[readFields[k]] = values[k - i + 1] end
   end
   local clock = tonumber(current['_hi'] or '-1')
+  if chunkClock > clock then clock = chunkClock end
   -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
   -- with ONE HSET at the end.
   local changed = {}
@@ -201,6 +208,11 @@ for k = 2, #KEYS, 2 do
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
   for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
+  -- Backfill dropped dead tiles (expiry <= evicted <= clock) instead of writing them: as
+  -- after an eviction, readers must treat tiles expiring up to there as possibly gone.
+  if evicted >= 0 and evicted > tonumber(redis.call('HGET', key, '_evc') or '-1') then
+    redis.call('HSET', key, '_evc', tostring(evicted))
+  end
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', index, ttl)
 end
