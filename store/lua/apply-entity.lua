@@ -27,7 +27,9 @@
                dropped as dead instead of writing them (-1: none); _evc is raised to it
     series     the series ids to clear
     nArgs      number of op arguments that follow
-    ops        op, field, then: incr by | max value | min value | setnx value | topn n json
+    ops        op, field, then: incr by | max value | min value | setnx value | topn n json |
+               set value (backfill: a field this call cleared; core/ops.ts); or 'mset',
+               count, then that many fields and values to set, joined by '\n'
 
   Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
   moved since the caller read it: another consumer owns the partition now).
@@ -144,11 +146,15 @@ for k = 2, #KEYS, 2 do
   local ttl = ARGV[a]
   local nTiles = tonumber(ARGV[a + 1])
   a = a + 2
+  -- GT: keep the largest expiry a tile has been given (features of several windows share
+  -- it). One ZADD per 500 tiles rather than one per tile.
+  local z = {}
   for _ = 1, nTiles do
-    -- GT: keep the largest expiry a tile has been given (features of several windows share it).
-    redis.call('ZADD', index, 'GT', ARGV[a + 1], ARGV[a])
+    z[#z + 1] = ARGV[a + 1]; z[#z + 1] = ARGV[a]
     a = a + 2
+    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
+  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
   local nClear = tonumber(ARGV[a])
   local chunkClock, evicted = -1, -1
   if nClear > 0 then
@@ -168,7 +174,7 @@ for k = 2, #KEYS, 2 do
   local j = a
   while j < stop do
     local op = ARGV[j]
-    if op ~= 'incr' then readFields[#readFields + 1] = ARGV[j + 1] end
+    if op ~= 'incr' and op ~= 'set' and op ~= 'mset' then readFields[#readFields + 1] = ARGV[j + 1] end
     j = j + (op == 'topn' and 4 or 3)
   end
   local current = {}
@@ -193,6 +199,22 @@ for k = 2, #KEYS, 2 do
         current[field] = v; changed[field] = true
       end
       if op == 'max' and string.sub(field, -3) == ':hi' and tonumber(v) > clock then clock = tonumber(v) end
+      a = a + 3
+    elseif op == 'set' then
+      current[field] = ARGV[a + 2]; changed[field] = true
+      if string.sub(field, -3) == ':hi' and tonumber(ARGV[a + 2]) > clock then clock = tonumber(ARGV[a + 2]) end
+      a = a + 3
+    elseif op == 'mset' then
+      local packed, pos = ARGV[a + 2], 1
+      for _ = 1, tonumber(ARGV[a + 1]) do
+        local e1 = string.find(packed, '\n', pos, true)
+        local e2 = string.find(packed, '\n', e1 + 1, true) or (#packed + 1)
+        local f, v = string.sub(packed, pos, e1 - 1), string.sub(packed, e1 + 1, e2 - 1)
+        current[f] = v; changed[f] = true
+        -- ':hi' fields move the clock (byte tests: no substring per field)
+        if string.byte(f, -1) == 105 and string.byte(f, -2) == 104 and string.byte(f, -3) == 58 and tonumber(v) > clock then clock = tonumber(v) end
+        pos = e2 + 1
+      end
       a = a + 3
     elseif op == 'setnx' then
       if not current[field] then current[field] = ARGV[a + 2]; changed[field] = true end
