@@ -106,9 +106,19 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const perPipeline = deps.writesPerPipeline ?? 200;
   let events = 0;
   let entityWrites = 0;
+  // The next chunk's query runs in ClickHouse while this chunk is recomputed and written.
+  const fetch = (k: number) => {
+    const c = chunks[k];
+    if (c === undefined) return undefined;
+    const p = chunkEvents(deps, c.from, c.to, ingestion);
+    p.catch(() => undefined); // awaited (and thrown) when its turn comes
+    return p;
+  };
+  let next = fetch(0);
   for (const [i, chunk] of chunks.entries()) {
     opts.signal?.throwIfAborted();
-    const batch = await chunkEvents(deps, chunk.from, chunk.to, ingestion);
+    const batch = (await next) ?? [];
+    next = fetch(i + 1);
     // One pipeline in flight while the next one is computed: Redis runs the Lua writes on
     // its own core meanwhile (waiting for each before computing the next left the job idle
     // most of the time).

@@ -188,6 +188,7 @@ for k = 2, #KEYS, 2 do
   -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
   -- with ONE HSET at the end.
   local changed = {}
+  local hset = {}
   while a < stop do
     local op, field = ARGV[a], ARGV[a + 1]
     if op == 'incr' then
@@ -210,7 +211,8 @@ for k = 2, #KEYS, 2 do
         local e1 = string.find(packed, '\n', pos, true)
         local e2 = string.find(packed, '\n', e1 + 1, true) or (#packed + 1)
         local f, v = string.sub(packed, pos, e1 - 1), string.sub(packed, e1 + 1, e2 - 1)
-        current[f] = v; changed[f] = true
+        -- straight into the final HSET: no other op of this call touches these fields
+        hset[#hset + 1] = f; hset[#hset + 1] = v
         -- ':hi' fields move the clock (byte tests: no substring per field)
         if string.byte(f, -1) == 105 and string.byte(f, -2) == 104 and string.byte(f, -3) == 58 and tonumber(v) > clock then clock = tonumber(v) end
         pos = e2 + 1
@@ -226,7 +228,7 @@ for k = 2, #KEYS, 2 do
       return redis.error_reply('ERR apply-entity: unknown op ' .. tostring(op))
     end
   end
-  local hset = { '_hi', tostring(clock) }
+  hset[#hset + 1] = '_hi'; hset[#hset + 1] = tostring(clock)
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
   for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
