@@ -4,6 +4,8 @@
 // PNG and a flatness verdict (soak-verdict.ts). The namespace is removed unless kept.
 import fs from 'node:fs';
 import path from 'node:path';
+import { machine } from '../bench/support.js';
+import { PROJECT_ROOT } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
 import { createRedis } from '../store/redis-client.js';
 import { createKafka } from '../streams/kafka-client.js';
@@ -100,9 +102,10 @@ export async function runSoak(o: SoakOptions, hooks: SoakHooks): Promise<SoakRes
 
     const samples: SoakSample[] = [];
     const unexpectedExits: SoakResult['unexpectedExits'] = [];
-    for (let n = 1; ; n++) {
-      const due = startedAt + n * o.everyS * 1000;
-      if (due > startedAt + durationMs) break;
+    const everyMs = o.everyS * 1000;
+    // Samples on a fixed grid; a slot missed while the machine stalled is skipped, not made up
+    // for with a burst, so the verdict's thirds by sample count stay thirds of the time.
+    for (let due = startedAt + everyMs; due <= startedAt + durationMs; due += everyMs * Math.max(1, Math.ceil((Date.now() - due) / everyMs))) {
       await sleep(Math.max(0, due - Date.now()));
       for (const p of processes.byRole.values()) {
         if (p.running) continue;
@@ -136,7 +139,7 @@ export async function runSoak(o: SoakOptions, hooks: SoakHooks): Promise<SoakRes
       namespace: ns.id, clock, samples, verdict, stream: streamTotals, reads: readTotals, unexpectedExits, exitCodes, files, startedAt, endedAt,
     };
     const { samples: _omit, ...summary } = result;
-    fs.writeFileSync(files.json, `${JSON.stringify({ options: o, ...summary, sampleCount: samples.length }, null, 2)}\n`);
+    fs.writeFileSync(files.json, `${JSON.stringify({ options: { ...o, outDir: path.relative(PROJECT_ROOT, o.outDir) || '.' }, machine: machine(), ...summary, files: { csv: 'soak.csv', png: 'soak.png' }, sampleCount: samples.length }, null, 2)}\n`);
     return result;
   } finally {
     await reads?.stop().catch(() => undefined);
