@@ -58,11 +58,19 @@ export async function stopPid(pidFile: string, graceMs: number): Promise<boolean
   return true;
 }
 
-/** SIGKILL, as a machine crash would; waits until the process is gone. Removes the pid file. */
+/**
+ * SIGKILL, as a machine crash would, to the whole process group: a forked child (Redis's
+ * AOF rewrite, for one) would otherwise live on holding the listening socket, and the
+ * restart would find the port taken. Waits until the process is gone; removes the pid file.
+ */
 export async function killPid(pidFile: string): Promise<boolean> {
   const pid = readPid(pidFile);
   if (!isAlive(pid) || pid === undefined) return false;
-  process.kill(pid, 'SIGKILL');
+  try {
+    process.kill(-pid, 'SIGKILL'); // detached: the service leads its own group
+  } catch {
+    process.kill(pid, 'SIGKILL');
+  }
   while (isAlive(pid)) await sleep(50);
   fs.rmSync(pidFile, { force: true });
   return true;
