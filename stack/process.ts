@@ -128,7 +128,12 @@ export async function ensureRunning(o: EnsureRunningOptions): Promise<'started' 
     return 'already-running';
   }
   if (await portOpen(o.port)) {
-    if (await o.healthy()) return 'external';
+    // A server that is still starting (Redis loading its AOF) answers health checks a moment later.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (await o.healthy().catch(() => false)) return 'external';
+      await sleep(500);
+    }
     throw new Error(`port ${o.port} is in use by something that is not ${o.name}; ${o.portHint}`);
   }
   o.launch();
