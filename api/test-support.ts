@@ -11,6 +11,7 @@ import { preaggregate } from '../core/preaggregate.js';
 import { referenceAccept, referenceValue } from '../core/reference.js';
 import { generateClickstream } from '../fixtures/generator.js';
 import type { EntityWrite } from '../store/tile-store.js';
+import { deletePrefix } from '../store/redis-client.js';
 import { TileStore } from '../store/tile-store.js';
 import { createApi, type Api, type CreateApiOptions } from './server.js';
 
@@ -93,13 +94,8 @@ export async function writeTiles(redis: Redis, prefix: string, registry: Registr
 }
 
 /** Deletes every key under a test prefix. */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
+export function dropPrefix(redis: Redis, prefix: string): Promise<void> {
+  return deletePrefix(redis, prefix);
 }
 
 /** Reference values per entity id, indexed once. */

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import { createClickHouse, ensureDatabase } from '../offline/clickhouse-client.js';
 import { execute } from '../offline/query.js';
 import { ident, sql } from '../offline/sql.js';
-import { createRedis } from '../store/redis-client.js';
+import { createRedis, deletePrefix } from '../store/redis-client.js';
 import { createKafka, ensureTopics } from '../streams/kafka-client.js';
 
 export interface Namespace {
@@ -68,12 +68,7 @@ export async function removeNamespace(ns: Namespace): Promise<void> {
   const { config } = ns;
   const redis = createRedis(config);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${config.redis.prefix}:*`, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, config.redis.prefix);
   } finally {
     redis.disconnect();
   }

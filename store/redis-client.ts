@@ -26,3 +26,13 @@ export async function pingRedis(url: string): Promise<boolean> {
     client.disconnect();
   }
 }
+
+/** Deletes (UNLINK) every key under `<prefix>:` (a test's, a chaos or soak run's private prefix). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadConfig, type Config } from '../config/config.js';
 import { generateClickstream, type GeneratedRecord, type GeneratorOptions } from '../fixtures/generator.js';
-import { createRedis } from '../store/redis-client.js';
+import { createRedis, deletePrefix } from '../store/redis-client.js';
 import { createKafka, createProducer, ensureTopics } from './kafka-client.js';
 
 /** A config whose topics and Redis prefix belong to this test only. */
@@ -18,12 +18,7 @@ export async function privateConfig(tag: string, partitions = 6): Promise<{ conf
 export async function removePrivate(config: Config, prefix: string): Promise<void> {
   const redis = createRedis(config);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
