@@ -51,6 +51,18 @@ logger.kafka.name = kafka
 logger.kafka.level = WARN
 `;
 
+/**
+ * KRaft cluster ids are 16 random bytes, base64url without padding. Like Kafka's own
+ * Uuid.randomUuid, reject ids that start with '-': an argument parser reads them as an
+ * option (a CI run failed on exactly that, 1 time in 64).
+ */
+export function clusterId(random: (n: number) => Buffer = crypto.randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export function kafkaService(config: Config): LocalService {
   const dir = path.join(config.dataDir, 'kafka');
   const pidFile = path.join(dir, 'kafka.pid');
@@ -62,11 +74,10 @@ export function kafkaService(config: Config): LocalService {
   function formatStorage(): void {
     if (fs.existsSync(path.join(dir, 'data', 'meta.properties'))) return;
     const idFile = path.join(dir, 'cluster-id');
-    if (!fs.existsSync(idFile)) {
-      // KRaft cluster ids are 16 random bytes, base64url without padding.
-      fs.writeFileSync(idFile, crypto.randomBytes(16).toString('base64url'));
+    if (!fs.existsSync(idFile) || fs.readFileSync(idFile, 'utf8').trim().startsWith('-')) {
+      fs.writeFileSync(idFile, clusterId());
     }
-    const res = spawnSync('java', ['-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', fs.readFileSync(idFile, 'utf8').trim(),
+    const res = spawnSync('java', ['-cp', classpath(), 'kafka.tools.StorageTool', 'format', `--cluster-id=${fs.readFileSync(idFile, 'utf8').trim()}`,
       '-c', path.join(dir, 'server.properties'), '--ignore-formatted'], { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`kafka storage format failed: ${res.stderr || res.stdout}`);
   }
