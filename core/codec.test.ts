@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { emptyTile, mergeTile, updateTile, type IrKind, type Tile } from './aggregators.js';
 import { decodeHash, decodePacked, encodeTileOps, parseField, TileCodecError, tilePrefix, type TileSet } from './codec.js';
-import { applyOps, argvToOps, opsToArgv, type TileOp } from './ops.js';
+import { applyOps, argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
 import { preaggregate } from './preaggregate.js';
 import { defaultRegistry } from './features/registry.js';
 import { HOUR, MINUTE } from './windows.js';
@@ -110,6 +110,19 @@ test('applyOps semantics, one op at a time', () => {
     { op: 'topn', field: 'l', n: 2, items: [['10', 'e2', 'u1', 'y'], ['5', 'e1', 'u1', 'x'], ['5', 'e0', 'u1', 'z']] },
   ]), { a: '-2', b: '9007199254740993', c: '10', d: '9', x: '1', e: 'old', f: '1', l: '[["10","e2","u1","y"],["5","e1","u1","x"]]' });
   assert.deepStrictEqual(hash.a, '5'); // input untouched
+  // Backfill: on absent fields, the sets store exactly what the ops would; their wire form packs them.
+  const ops: TileOp[] = [
+    { op: 'incr', field: 'b', by: '9007199254740993' }, { op: 'max', field: 'x', value: '1' }, { op: 'setnx', field: 'f', value: '1' },
+    { op: 'topn', field: 'l', n: 2, items: [['5', 'e1', 'u1', 'x'], ['10', 'e2', 'u1', 'y'], ['5', 'e1', 'u1', 'x']] },
+  ];
+  const sets = asSetsOnCleared(ops);
+  assert.ok(sets.every((o) => o.op === 'set'));
+  assert.deepStrictEqual(applyOps({ a: '1' }, sets), applyOps({ a: '1' }, ops));
+  const wire = opsToArgv([...sets, { op: 'set', field: 'n', value: 'line\nbreak' }, { op: 'incr', field: 'a', by: '1' }]);
+  assert.deepStrictEqual(wire.slice(0, 6), ['set', 'n', 'line\nbreak', 'incr', 'a', '1']);
+  assert.deepStrictEqual(wire.slice(6, 8), ['mset', '4']);
+  assert.deepStrictEqual(argvToOps(wire), [{ op: 'set', field: 'n', value: 'line\nbreak' }, { op: 'incr', field: 'a', by: '1' }, ...sets]);
+  assert.throws(() => argvToOps(['mset', '2', 'a\n1']), TypeError);
   assert.throws(() => argvToOps(['incr', 'a']), TypeError);
   assert.throws(() => argvToOps(['hset', 'a', '1']), TypeError);
   assert.throws(() => decodeHash({ '1:abc12:n': '3' }, TILE), TileCodecError); // a tile without hi/lo is corrupt

@@ -14,6 +14,10 @@
 //                        (time desc numerically, then event_id, user_id, value desc by
 //                        byte-wise comparison), drop exact repeats, keep the first n, and
 //                        store the JSON array. Absent field = [].
+//   set   field value    HSET field value. Not commutative, so only for a field the same
+//                        atomic write has just cleared (backfill recomputes whole tiles,
+//                        one op per field), where incr, max, min and setnx of the absent
+//                        field would store exactly this value: no read, no compare.
 // Notes for the Lua script: compare max/min/topn times numerically (all values here are
 // non-negative integers below 2^53, so tonumber is exact; or compare by length then
 // bytes), compare strings byte-wise (not with `<`, which follows the locale), and decode
@@ -25,6 +29,7 @@ export type TileOp =
   | { op: 'max'; field: string; value: string }
   | { op: 'min'; field: string; value: string }
   | { op: 'setnx'; field: string; value: string }
+  | { op: 'set'; field: string; value: string }
   | { op: 'topn'; field: string; n: number; items: RecentItem[] };
 
 /** A Redis hash as returned by HGETALL. */
@@ -60,6 +65,9 @@ export function applyOps(hash: HashFields, ops: readonly TileOp[]): Record<strin
       case 'setnx':
         if (current === undefined) out[op.field] = op.value;
         break;
+      case 'set':
+        out[op.field] = op.value;
+        break;
       case 'topn': {
         const stored = current === undefined ? [] : parseRecentItems(current);
         out[op.field] = JSON.stringify(keepMostRecent([...stored, ...op.items], op.n));
@@ -71,18 +79,43 @@ export function applyOps(hash: HashFields, ops: readonly TileOp[]): Record<strin
 }
 
 /**
+ * The ops that store `ops`' result into fields that are all absent: the value each op
+ * would store there, as a plain set (topn: its items sorted, deduplicated and cut here,
+ * as applyOps stores them). For backfill writes, whose fields the same write clears first.
+ */
+export function asSetsOnCleared(ops: readonly TileOp[]): TileOp[] {
+  return ops.map((op) => {
+    switch (op.op) {
+      case 'incr': return { op: 'set', field: op.field, value: op.by };
+      case 'max': case 'min': case 'setnx': case 'set': return { op: 'set', field: op.field, value: op.value };
+      case 'topn': return { op: 'set', field: op.field, value: JSON.stringify(keepMostRecent(op.items, op.n)) };
+    }
+  });
+}
+
+/**
  * Flat wire form for a Lua script's ARGV: per op its name, the field, then
- *   incr: by | max, min, setnx: value | topn: n, JSON array of items.
+ *   incr: by | max, min, setnx, set: value | topn: n, JSON array of items;
+ * except that the set ops come last as ONE entry, 'mset', count, then their fields and
+ * values joined by '\n' (a backfill write sets thousands of fields: one string instead of
+ * three per field saves the client most of its allocations and the script most of its
+ * ARGV strings). A set whose field or value holds a '\n' goes as a plain 'set'.
  */
 export function opsToArgv(ops: readonly TileOp[]): string[] {
   const argv: string[] = [];
+  const packed: string[] = [];
   for (const op of ops) {
     switch (op.op) {
       case 'incr': argv.push('incr', op.field, op.by); break;
       case 'max': case 'min': case 'setnx': argv.push(op.op, op.field, op.value); break;
+      case 'set':
+        if (op.field.includes('\n') || op.value.includes('\n')) argv.push('set', op.field, op.value);
+        else packed.push(op.field, op.value);
+        break;
       case 'topn': argv.push('topn', op.field, String(op.n), JSON.stringify(op.items)); break;
     }
   }
+  if (packed.length > 0) argv.push('mset', String(packed.length / 2), packed.join('\n'));
   return argv;
 }
 
@@ -98,9 +131,15 @@ export function argvToOps(argv: readonly string[]): TileOp[] {
   while (i < argv.length) {
     const op = next();
     const field = next();
+    if (op === 'mset') {
+      const parts = next().split('\n');
+      if (parts.length !== 2 * Number(field)) throw new TypeError('mset: count and fields disagree');
+      for (let k = 0; k < parts.length; k += 2) ops.push({ op: 'set', field: parts[k] as string, value: parts[k + 1] as string });
+      continue;
+    }
     switch (op) {
       case 'incr': ops.push({ op, field, by: next() }); break;
-      case 'max': case 'min': case 'setnx': ops.push({ op, field, value: next() }); break;
+      case 'max': case 'min': case 'setnx': case 'set': ops.push({ op, field, value: next() }); break;
       case 'topn': {
         const n = Number(next());
         ops.push({ op, field, n, items: parseRecentItems(next()) });

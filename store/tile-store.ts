@@ -3,6 +3,7 @@
 // batch costs a fixed number of round trips whatever the number of entities.
 import type { Redis } from 'ioredis';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
+import type { HashEviction } from '../core/backfill.js';
 import type { Entity } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
 import { opsToArgv } from '../core/ops.js';
@@ -29,7 +30,7 @@ export interface ReplaceWrite {
   entity: Entity;
   id: string;
   tiles: TileWrite[];
-  clear: { from: number; to: number; series: ReadonlyMap<number, readonly string[]> };
+  clear: { from: number; to: number; series: ReadonlyMap<number, readonly string[]>; eviction?: ReadonlyMap<number, HashEviction> };
 }
 
 /** One atomic write of one entity: its tile hashes plus the new marker (and user state). */
@@ -130,7 +131,10 @@ export class TileStore {
       for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
       const series = clear?.series.get(t.tileMs) ?? [];
       if (clear === undefined || series.length === 0) argv.push('0');
-      else argv.push(String(series.length), String(Math.floor(clear.from / t.tileMs)), String(Math.ceil(clear.to / t.tileMs)), ...series);
+      else {
+        const ev = clear.eviction?.get(t.tileMs);
+        argv.push(String(series.length), String(Math.floor(clear.from / t.tileMs)), String(Math.ceil(clear.to / t.tileMs)), String(ev?.clock ?? -1), String(ev?.evictedUntil ?? -1), ...series);
+      }
       const ops = opsToArgv(t.ops);
       argv.push(String(ops.length), ...ops);
     }

@@ -11,7 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { alignRange, planChunks, recomputeChunk, seriesForFeatures } from '../../core/backfill.js';
 import type { Registry } from '../../core/features/registry.js';
-import { TileStore } from '../../store/tile-store.js';
+import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
 import { EVENT_COLUMNS, EVENTS_TABLE, rowToEvent, utcDay, type StoredEventRow } from '../events-table.js';
 import { selectRows } from '../query.js';
 import { ident, int64, join, sql, str, table, type Sql } from '../sql.js';
@@ -51,7 +51,7 @@ export interface BackfillDeps {
   redis: Redis;
   prefix: string;
   registry: Registry;
-  /** entity writes per Redis pipeline (default 500) */
+  /** entity writes per Redis pipeline (default 200) */
   writesPerPipeline?: number;
 }
 
@@ -103,18 +103,41 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const chunks = planChunks({ ...range, from: start }, await bucketCounts(deps, start, range.to, range.tileMs, ingestion), input.chunkEvents ?? 200_000);
   const total = chunks.reduce((a, c) => a + c.events, 0);
   const store = new TileStore(deps.redis, deps.prefix, deps.registry);
-  const perPipeline = deps.writesPerPipeline ?? 500;
+  const perPipeline = deps.writesPerPipeline ?? 200;
   let events = 0;
   let entityWrites = 0;
+  // The next chunk's query runs in ClickHouse while this chunk is recomputed and written.
+  const fetch = (k: number) => {
+    const c = chunks[k];
+    if (c === undefined) return undefined;
+    const p = chunkEvents(deps, c.from, c.to, ingestion);
+    p.catch(() => undefined); // awaited (and thrown) when its turn comes
+    return p;
+  };
+  let next = fetch(0);
   for (const [i, chunk] of chunks.entries()) {
     opts.signal?.throwIfAborted();
-    const batch = await chunkEvents(deps, chunk.from, chunk.to, ingestion);
-    const writes = recomputeChunk(batch, deps.registry, series, chunk.from, chunk.to);
-    for (let k = 0; k < writes.length; k += perPipeline) {
-      await store.replace(writes.slice(k, k + perPipeline).map((w) => ({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: chunk.from, to: chunk.to, series: w.clear } })));
+    const batch = (await next) ?? [];
+    next = fetch(i + 1);
+    // One pipeline in flight while the next one is computed: Redis runs the Lua writes on
+    // its own core meanwhile (waiting for each before computing the next left the job idle
+    // most of the time).
+    let inFlight: Promise<void> = Promise.resolve();
+    let pending: ReplaceWrite[] = [];
+    const send = async (): Promise<void> => {
+      await inFlight;
+      inFlight = store.replace(pending);
+      inFlight.catch(() => undefined); // awaited (and thrown) by the next send
+      pending = [];
+    };
+    for (const w of recomputeChunk(batch, deps.registry, series, chunk.from, chunk.to)) {
+      pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: chunk.from, to: chunk.to, series: w.clear, eviction: w.eviction } });
+      entityWrites += 1;
+      if (pending.length >= perPipeline) await send();
     }
+    await send();
+    await inFlight;
     events += chunk.events;
-    entityWrites += writes.length;
     await opts.onProgress?.({ fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, doneUntil: chunk.to });
   }
   if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, doneUntil: range.to });

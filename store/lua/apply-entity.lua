@@ -21,9 +21,15 @@
                deleted before the ops run (backfill: recompute, not add); 0 online
     clearFrom  first tile index (decimal) to clear, only when nClear > 0
     clearTo    tile index (decimal) after the last one to clear, only when nClear > 0
+    clock      only when nClear > 0: the entity's largest event time in this hash in the
+               backfilled chunk, dropped tiles included (-1: none); raises the clock
+    evicted    only when nClear > 0: the largest expiry of the chunk's tiles the backfill
+               dropped as dead instead of writing them (-1: none); _evc is raised to it
     series     the series ids to clear
     nArgs      number of op arguments that follow
-    ops        op, field, then: incr by | max value | min value | setnx value | topn n json
+    ops        op, field, then: incr by | max value | min value | setnx value | topn n json |
+               set value (backfill: a field this call cleared; core/ops.ts); or 'mset',
+               count, then that many fields and values to set, joined by '\n'
 
   Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
   moved since the caller read it: another consumer owns the partition now).
@@ -140,17 +146,23 @@ for k = 2, #KEYS, 2 do
   local ttl = ARGV[a]
   local nTiles = tonumber(ARGV[a + 1])
   a = a + 2
+  -- GT: keep the largest expiry a tile has been given (features of several windows share
+  -- it). One ZADD per 500 tiles rather than one per tile.
+  local z = {}
   for _ = 1, nTiles do
-    -- GT: keep the largest expiry a tile has been given (features of several windows share it).
-    redis.call('ZADD', index, 'GT', ARGV[a + 1], ARGV[a])
+    z[#z + 1] = ARGV[a + 1]; z[#z + 1] = ARGV[a]
     a = a + 2
+    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
+  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
   local nClear = tonumber(ARGV[a])
+  local chunkClock, evicted = -1, -1
   if nClear > 0 then
     local series = {}
-    for i = 1, nClear do series[ARGV[a + 2 + i]] = true end
+    for i = 1, nClear do series[ARGV[a + 4 + i]] = true end
     clearTiles(key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), series)
-    a = a + 3 + nClear
+    chunkClock, evicted = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
+    a = a + 5 + nClear
   else
     a = a + 1
   end
@@ -162,7 +174,7 @@ for k = 2, #KEYS, 2 do
   local j = a
   while j < stop do
     local op = ARGV[j]
-    if op ~= 'incr' then readFields[#readFields + 1] = ARGV[j + 1] end
+    if op ~= 'incr' and op ~= 'set' and op ~= 'mset' then readFields[#readFields + 1] = ARGV[j + 1] end
     j = j + (op == 'topn' and 4 or 3)
   end
   local current = {}
@@ -172,9 +184,11 @@ for k = 2, #KEYS, 2 do
     for k = i, last do current[readFields[k]] = values[k - i + 1] end
   end
   local clock = tonumber(current['_hi'] or '-1')
+  if chunkClock > clock then clock = chunkClock end
   -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
   -- with ONE HSET at the end.
   local changed = {}
+  local hset = {}
   while a < stop do
     local op, field = ARGV[a], ARGV[a + 1]
     if op == 'incr' then
@@ -187,6 +201,23 @@ for k = 2, #KEYS, 2 do
       end
       if op == 'max' and string.sub(field, -3) == ':hi' and tonumber(v) > clock then clock = tonumber(v) end
       a = a + 3
+    elseif op == 'set' then
+      current[field] = ARGV[a + 2]; changed[field] = true
+      if string.sub(field, -3) == ':hi' and tonumber(ARGV[a + 2]) > clock then clock = tonumber(ARGV[a + 2]) end
+      a = a + 3
+    elseif op == 'mset' then
+      local packed, pos = ARGV[a + 2], 1
+      for _ = 1, tonumber(ARGV[a + 1]) do
+        local e1 = string.find(packed, '\n', pos, true)
+        local e2 = string.find(packed, '\n', e1 + 1, true) or (#packed + 1)
+        local f, v = string.sub(packed, pos, e1 - 1), string.sub(packed, e1 + 1, e2 - 1)
+        -- straight into the final HSET: no other op of this call touches these fields
+        hset[#hset + 1] = f; hset[#hset + 1] = v
+        -- ':hi' fields move the clock (byte tests: no substring per field)
+        if string.byte(f, -1) == 105 and string.byte(f, -2) == 104 and string.byte(f, -3) == 58 and tonumber(v) > clock then clock = tonumber(v) end
+        pos = e2 + 1
+      end
+      a = a + 3
     elseif op == 'setnx' then
       if not current[field] then current[field] = ARGV[a + 2]; changed[field] = true end
       a = a + 3
@@ -197,10 +228,15 @@ for k = 2, #KEYS, 2 do
       return redis.error_reply('ERR apply-entity: unknown op ' .. tostring(op))
     end
   end
-  local hset = { '_hi', tostring(clock) }
+  hset[#hset + 1] = '_hi'; hset[#hset + 1] = tostring(clock)
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
   for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
+  -- Backfill dropped dead tiles (expiry <= evicted <= clock) instead of writing them: as
+  -- after an eviction, readers must treat tiles expiring up to there as possibly gone.
+  if evicted >= 0 and evicted > tonumber(redis.call('HGET', key, '_evc') or '-1') then
+    redis.call('HSET', key, '_evc', tostring(evicted))
+  end
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', index, ttl)
 end
