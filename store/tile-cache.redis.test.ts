@@ -6,10 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { testConfig } from '../api/test-support.js';
 import type { ClickEvent } from '../core/event.js';
 import { createRegistry } from '../core/features/registry.js';
-import { acceptedEvents, dropPrefix, testPrefix } from '../api/test-support.js';
+import { acceptedEvents, dropPrefix, testConfig, testPrefix } from '../api/test-support.js';
 import { cacheHarness, type CacheHarness } from './cache-support.js';
 import { createRedis } from './redis-client.js';
 
