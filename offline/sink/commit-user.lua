@@ -12,7 +12,7 @@
   KEYS[1]  the user's offline meta hash (<prefix>:o1:{u:<id>}:m): field o:<partition> =
            offset of the last record of this user judged into the stored state; field
            acc = the whole state as written before the log existed (read as a one-segment
-           log; deleted by every write, the first of which is a snapshot)
+           log; the caller's first write is then a snapshot, which deletes it)
   KEYS[2]  the user's log (<prefix>:o1:{u:<id>}:a), a string of segments
   ARGV[1]  source partition
   ARGV[2]  expected marker: the o:<partition> value the caller loaded ('' = absent)
@@ -52,9 +52,9 @@ if append then
   if #payload > 0 then redis.call('APPEND', log, payload) end
 else
   redis.call('SET', log, payload)
+  redis.call('HDEL', meta, 'acc')
 end
 redis.call('HSET', meta, field, ARGV[3])
-redis.call('HDEL', meta, 'acc')
 redis.call('PEXPIRE', meta, ARGV[7])
 redis.call('PEXPIRE', log, ARGV[7])
 return 1

@@ -89,9 +89,9 @@ export function mustCompact(cursor: LogCursor, delta: ReadonlyMap<string, number
 }
 
 /** Appends the segment of `delta` (nothing when no id was accepted: max moves only with an accepted id). */
-export function appendWrite(cursor: LogCursor, max: number | null, delta: ReadonlyMap<string, number>): StateWrite {
+export function appendWrite(cursor: LogCursor, max: number | null, delta: Map<string, number>): StateWrite {
   if (max === null || delta.size === 0) return { mode: 'append', payload: '', expectedBytes: cursor.bytes, after: { ...cursor } };
-  const payload = `${serializeAcceptanceState({ maxEventTime: max, ids: new Map(delta) })}\n`;
+  const payload = `${serializeAcceptanceState({ maxEventTime: max, ids: delta })}\n`;
   return {
     mode: 'append', payload, expectedBytes: cursor.bytes,
     after: { bytes: cursor.bytes + Buffer.byteLength(payload), units: cursor.units + delta.size + 1 },
