@@ -1,23 +1,22 @@
 // The offline sink's own copy of the per-user acceptance state (DESIGN §3), in Redis under
-// its own namespace, two keys per user with one hash tag (Redis-Cluster safe):
-// `<prefix>:o1:{u:<id>}:m`, a hash with `o:<partition>` = offset of the last record judged
-// into the state, and `<prefix>:o1:{u:<id>}:a`, the state as an append log (state-log.ts).
+// its own namespace: `<prefix>:o1:{u:<id>}:m`, a hash per user (Redis-Cluster safe: one
+// hash tag per user) with `o:<partition>` = offset of the last record judged into the
+// state, and the state as an append log: `n` segments in fields `s:0` .. (state-log.ts).
 // The online worker keeps its own copy (store/keys.ts): the two paths judge the same
 // records with the same pure core, so they agree, and neither can corrupt the other's.
 //
 // Written only after ClickHouse acknowledged the batch, by commit-user.lua with a
 // compare-and-set on the marker (see the script header).
 //
-// Values written before the log existed (the whole state in the hash field `acc`) are still
+// Values written before the log existed (the whole state in the field `acc`) are still
 // read, so the version stays 1: the first commit of such a user replaces it by a snapshot.
 // Going back to code older than the log is not supported (it would read an empty state).
-import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
-import { emptyAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
+import { AcceptanceStateError, emptyAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
 import type { Registry } from '../../core/features/registry.js';
 import { escapeId } from '../../store/keys.js';
 import { WALL_SLACK_MS } from '../../store/tile-store.js';
@@ -34,11 +33,6 @@ const SCRIPT_NAME = `tessera_offline_commit_user_${createHash('sha1').update(SOU
 
 export function offlineStateKey(prefix: string, userId: string): string {
   return `${prefix}:o${OFFLINE_STATE_VERSION}:{u:${escapeId(userId)}}:m`;
-}
-
-/** The user's state log: same hash tag as the meta hash, so one script can touch both. */
-export function offlineLogKey(prefix: string, userId: string): string {
-  return `${prefix}:o${OFFLINE_STATE_VERSION}:{u:${escapeId(userId)}}:a`;
 }
 
 /** A user's stored state for one partition. */
@@ -73,40 +67,34 @@ export function stateTtlMs(registry: Registry): number {
 export class AcceptanceStore {
   /** `latenessMs`: L of the acceptance rules, which reading a log applies (state-log.ts) */
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly ttlMs: number, private readonly latenessMs: number) {
-    redis.defineCommand(SCRIPT_NAME, { numberOfKeys: 2, lua: SOURCE });
+    redis.defineCommand(SCRIPT_NAME, { numberOfKeys: 1, lua: SOURCE });
   }
 
-  /** The stored state of these users for `partition`: one round trip, each user's marker and log read together (MULTI). */
+  /** The stored state of these users for `partition`: one round trip (one HGETALL per user: marker and log read together). */
   async load(partition: number, users: readonly string[]): Promise<Map<string, StoredUser>> {
     const out = new Map<string, StoredUser>();
     if (users.length === 0) return out;
-    const tx = this.redis.multi();
-    for (const u of users) {
-      tx.hmget(offlineStateKey(this.prefix, u), `o:${partition}`, 'acc');
-      tx.get(offlineLogKey(this.prefix, u));
-    }
-    const replies = (await tx.exec()) ?? [];
-    const reply = (i: number): unknown => {
+    const pipe = this.redis.pipeline();
+    for (const u of users) pipe.hgetall(offlineStateKey(this.prefix, u));
+    const replies = (await pipe.exec()) ?? [];
+    users.forEach((u, i) => {
       const [err, value] = replies[i] ?? [new Error('missing reply'), null];
       if (err) throw err;
-      return value;
-    };
-    users.forEach((u, i) => {
-      const [raw, legacy] = reply(2 * i) as [string | null, string | null];
-      const log = reply(2 * i + 1) as string | null;
-      let state = emptyAcceptanceState();
-      let cursor: LogCursor = EMPTY_LOG;
-      if (log !== null) {
-        const decoded = decodeLog(log, this.latenessMs);
-        state = decoded.state;
-        cursor = { bytes: Buffer.byteLength(log), units: decoded.units };
-      } else if (legacy) {
-        state = decodeLog(legacy, this.latenessMs).state;
-        cursor = UNKNOWN_LOG;
-      }
-      out.set(u, { raw: raw ?? '', marker: raw === null ? -1 : Number(raw), state, log: cursor });
+      out.set(u, this.parse(partition, (value ?? {}) as Record<string, string>));
     });
     return out;
+  }
+
+  private parse(partition: number, hash: Record<string, string>): StoredUser {
+    const raw = hash[`o:${partition}`];
+    const base = { raw: raw ?? '', marker: raw === undefined ? -1 : Number(raw) };
+    const n = Number(hash.n ?? 0);
+    if (n === 0 && hash.acc !== undefined) return { ...base, state: decodeLog([hash.acc], this.latenessMs).state, log: UNKNOWN_LOG };
+    if (n === 0) return { ...base, state: emptyAcceptanceState(), log: EMPTY_LOG };
+    const segments = Array.from({ length: n }, (_, k) => hash[`s:${k}`]);
+    if (!segments.every((s) => s !== undefined)) throw new AcceptanceStateError(`offline state log of ${n} segments has some missing`);
+    const { state, units } = decodeLog(segments as string[], this.latenessMs);
+    return { ...base, state, log: { segments: n, units } };
   }
 
   /** Compare-and-set of each user's marker and state, in one pipeline. Codes in input order. */
@@ -117,8 +105,8 @@ export class AcceptanceStore {
     if (call === undefined) throw new Error('commit-user script is not registered');
     for (const c of commits) {
       const w = c.write;
-      call.call(pipe, offlineStateKey(this.prefix, c.userId), offlineLogKey(this.prefix, c.userId), String(partition), c.expectedRaw,
-        String(c.newMarker), w.mode === 'append' ? 'a' : 's', w.payload, String(w.expectedBytes), String(this.ttlMs));
+      call.call(pipe, offlineStateKey(this.prefix, c.userId), String(partition), c.expectedRaw, String(c.newMarker),
+        w.mode === 'append' ? 'a' : 's', w.payload, String(w.expectedSegments), String(this.ttlMs));
     }
     const replies = (await pipe.exec()) ?? [];
     return commits.map((_, i) => {

@@ -54,8 +54,8 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
     const load = (ids: readonly string[]) => {
       for (const id of ids) {
         const s = redis.get(id);
-        const d = decodeLog(s?.log ?? '', LATENESS);
-        users.set(id, entryOf({ raw: s?.marker ?? '', marker: s === undefined ? -1 : Number(s.marker), state: d.state, log: { bytes: Buffer.byteLength(s?.log ?? ''), units: d.units } }));
+        const d = decodeLog(s?.segments ?? [], LATENESS);
+        users.set(id, entryOf({ raw: s?.marker ?? '', marker: s === undefined ? -1 : Number(s.marker), state: d.state, log: { segments: s?.segments.length ?? 0, units: d.units } }));
       }
     };
     const restart = () => {
@@ -86,7 +86,7 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
       }
       if (crashAt < 0.15) { restart(); continue; }
       for (const c of pending.commits) {
-        const res = applyWrite(redis.get(c.userId) ?? { marker: '', log: '' }, c.expectedRaw, c.newMarker, c.write);
+        const res = applyWrite(redis.get(c.userId) ?? { marker: '', segments: [] }, c.expectedRaw, c.newMarker, c.write);
         assert.equal(res.code, CommitCode.Applied, 'compare-and-set expectation');
         redis.set(c.userId, res.stored);
       }
@@ -125,8 +125,8 @@ test('judging: decode failures, late and duplicate events are counted, not inser
   for (const c of commits) {
     const u = users.get(c.userId);
     assert.equal(c.newMarker, u?.judged);
-    const stored = applyWrite({ marker: '', log: '' }, c.expectedRaw, c.newMarker, c.write).stored;
-    assert.equal(serializeAcceptanceState(decodeLog(stored.log, LATENESS).state), serializeAcceptanceState(u?.state ?? emptyAcceptanceState()));
+    const stored = applyWrite({ marker: '', segments: [] }, c.expectedRaw, c.newMarker, c.write).stored;
+    assert.equal(serializeAcceptanceState(decodeLog(stored.segments, LATENESS).state), serializeAcceptanceState(u?.state ?? emptyAcceptanceState()));
   }
   assert.deepStrictEqual(takeCommits(users, LATENESS), [], 'nothing judged since');
 });
@@ -148,7 +148,7 @@ test('admitUser = core admit(): same verdicts, same stored states, bounded memor
     assert.ok(mine);
     let t = 1_000_000;
     let peak = 0;
-    let stored: StoredLog = { marker: '', log: '' };
+    let stored: StoredLog = { marker: '', segments: [] };
     steps.forEach((s, i) => {
       t += s.dt;
       const e = { event_id: `e${s.id}`, event_time: t };
@@ -163,7 +163,7 @@ test('admitUser = core admit(): same verdicts, same stored states, bounded memor
       const commits = takeCommits(users, lateness);
       for (const c of commits) stored = applyWrite(stored, c.expectedRaw, c.newMarker, c.write).stored;
       confirmCommits(users, commits);
-      assert.equal(serializeAcceptanceState(decodeLog(stored.log, lateness).state), serializeAcceptanceState(core));
+      assert.equal(serializeAcceptanceState(decodeLog(stored.segments, lateness).state), serializeAcceptanceState(core));
     });
   }), { numRuns: 300, endOnFailure: true });
 });

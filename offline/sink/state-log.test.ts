@@ -16,13 +16,14 @@ const T0 = Date.UTC(2024, 5, 1);
 const event = (id: string, time: number): ClickEvent => ({ event_id: id, user_id: 'u', event_type: 'view', event_time: time, ingest_time: T0, quantity: 1 });
 const decoded = (events: readonly ClickEvent[], first: number): Decoded[] => events.map((e, i) => ({ offset: first + i, bytes: 100, event: e }));
 
-/** What AcceptanceStore.load makes of a stored value (the log key, or a legacy whole state). */
+/** What AcceptanceStore.load makes of a stored value (the log, or a legacy whole state). */
 function load(s: StoredLog, latenessMs: number, legacy?: string): StoredUser {
   const base = { raw: s.marker, marker: s.marker === '' ? -1 : Number(s.marker) };
-  if (s.log === '' && legacy !== undefined) return { ...base, state: decodeLog(legacy, latenessMs).state, log: UNKNOWN_LOG };
-  if (s.log === '') return { ...base, state: emptyAcceptanceState(), log: EMPTY_LOG };
-  return { ...base, state: decodeLog(s.log, latenessMs).state, log: { bytes: Buffer.byteLength(s.log), units: decodeLog(s.log, latenessMs).units } };
+  if (s.segments.length === 0 && legacy !== undefined) return { ...base, state: decodeLog([legacy], latenessMs).state, log: UNKNOWN_LOG };
+  const { state, units } = decodeLog(s.segments, latenessMs);
+  return { ...base, state, log: s.segments.length === 0 ? EMPTY_LOG : { segments: s.segments.length, units } };
 }
+const NONE: StoredLog = { marker: '', segments: [] };
 
 type Fault = 'none' | 'reply-lost-then-retry' | 'crash-before' | 'crash-after';
 const FAULTS: Fault[] = ['none', 'none', 'reply-lost-then-retry', 'crash-before', 'crash-after'];
@@ -43,7 +44,7 @@ test('the stored log reads back as core admit()\'s state, through retries and cr
     const coreAt: AcceptanceState[] = events.map((e) => (admit(core, e, lateness), cloneAcceptanceState(core)));
     // legacy: a value written before the log existed, the whole state after the first event
     const legacyText = legacy ? serializeAcceptanceState(coreAt[0] ?? emptyAcceptanceState()) : undefined;
-    let stored: StoredLog = { marker: legacy ? '0' : '', log: '' };
+    let stored: StoredLog = { marker: legacy ? '0' : '', segments: [] };
     let kafkaNext = legacy ? 1 : 0; // the committed Kafka offset
     let users: PartitionUsers = new Map();
     let position = kafkaNext;
@@ -51,7 +52,7 @@ test('the stored log reads back as core admit()\'s state, through retries and cr
     let peak = 0;
 
     const check = () => {
-      const read = decodeLog(stored.log === '' && legacyText !== undefined ? legacyText : stored.log, lateness);
+      const read = decodeLog(stored.segments.length === 0 && legacyText !== undefined ? [legacyText] : stored.segments, lateness);
       const want = coreAt[Number(stored.marker)] ?? emptyAcceptanceState();
       assert.deepStrictEqual(read.state, want);
       assert.equal(serializeAcceptanceState(read.state), serializeAcceptanceState(want));
@@ -87,7 +88,7 @@ test('the stored log reads back as core admit()\'s state, through retries and cr
       const last = i + 1 === steps.length;
       if (!s.batchEnd && !last) return;
       if (position <= i) {
-        if (!users.has('u')) users.set('u', entryOf(load(stored, lateness, stored.log === '' ? legacyText : undefined)));
+        if (!users.has('u')) users.set('u', entryOf(load(stored, lateness, legacyText)));
         judgeRecords(0, decoded(events.slice(position, i + 1), position), users, lateness);
         position = i + 1;
       }
@@ -99,25 +100,24 @@ test('the stored log reads back as core admit()\'s state, through retries and cr
 });
 
 test('a stale writer conflicts: wrong marker, or a log that moved', () => {
-  const empty: StoredLog = { marker: '', log: '' };
-  const users: PartitionUsers = new Map([['u', entryOf(load(empty, 1_000))]]);
+  const users: PartitionUsers = new Map([['u', entryOf(load(NONE, 1_000))]]);
   judgeRecords(0, decoded([event('a', T0)], 0), users, 1_000);
   const [first] = takeCommits(users, 1_000);
   assert.ok(first);
-  const after = applyWrite(empty, first.expectedRaw, first.newMarker, first.write);
+  const after = applyWrite(NONE, first.expectedRaw, first.newMarker, first.write);
   assert.equal(after.code, CommitCode.Applied);
   // another writer expected no marker, or the log it extends is not this one
   assert.equal(applyWrite(after.stored, '', 7, first.write).code, CommitCode.Conflict);
-  assert.equal(applyWrite({ marker: '0', log: `${after.stored.log}x` }, '0', 7, { ...first.write, expectedBytes: after.stored.log.length }).code, CommitCode.Conflict);
+  assert.equal(applyWrite({ marker: '0', segments: [...after.stored.segments, 'x'] }, '0', 7, { ...first.write, expectedSegments: 1 }).code, CommitCode.Conflict);
   // the same marker with another write is not "already applied"
-  assert.equal(applyWrite(after.stored, '', 0, { ...first.write, payload: '[1]\n' }).code, CommitCode.Conflict);
+  assert.equal(applyWrite(after.stored, '', 0, { ...first.write, payload: '[1]' }).code, CommitCode.Conflict);
 });
 
 test('a busy user: commits write the new ids, not the state again; a sliding window compacts and stays bounded', () => {
   const L = 600_000;
   // 5,000 live ids, then 100 commits of 10 new ids each (all within L: nothing evicted)
-  let users: PartitionUsers = new Map([['u', entryOf(load({ marker: '', log: '' }, L))]]);
-  let stored: StoredLog = { marker: '', log: '' };
+  let users: PartitionUsers = new Map([['u', entryOf(load(NONE, L))]]);
+  let stored: StoredLog = NONE;
   let written = 0;
   let offset = 0;
   const flush = (events: ClickEvent[]) => {
@@ -136,8 +136,8 @@ test('a busy user: commits write the new ids, not the state again; a sliding win
   assert.ok(written < 2 * snapshot, `${written} bytes written in 101 commits, one snapshot is ${snapshot} (the whole state each time: ~${101 * full})`);
 
   // steady sliding window: ~100 live ids, 10 new per commit, 2,000 commits
-  users = new Map([['u', entryOf(load({ marker: '', log: '' }, 1_000))]]);
-  stored = { marker: '', log: '' };
+  users = new Map([['u', entryOf(load(NONE, 1_000))]]);
+  stored = NONE;
   written = 0;
   let deltas = 0;
   for (let k = 0; k < 2_000; k++) {
@@ -148,7 +148,7 @@ test('a busy user: commits write the new ids, not the state again; a sliding win
       if (c.write.mode === 'append') deltas += Buffer.byteLength(c.write.payload);
       stored = applyWrite(stored, c.expectedRaw, c.newMarker, c.write).stored;
       confirmCommits(users, [c]);
-      assert.ok(decodeLog(stored.log, 1_000).units <= 2 * 200 + 64 + 11, 'bounded by compaction');
+      assert.ok(decodeLog(stored.segments, 1_000).units <= 2 * 200 + 64 + 11, 'bounded by compaction');
     }
   }
   assert.ok(written < 4 * deltas, `written ${written} bytes for ${deltas} bytes of deltas`);
@@ -156,13 +156,11 @@ test('a busy user: commits write the new ids, not the state again; a sliding win
 
 test('decodeLog: segments merge in order and evict; a legacy whole state is a one-segment log; garbage is refused', () => {
   const L = 100;
-  const log = `${JSON.stringify([1, 1_000, 'a', 0, 'b', 50])}\n${JSON.stringify([1, 1_120, 'c', 0, 'b', 30])}\n`;
+  const log = [JSON.stringify([1, 1_000, 'a', 0, 'b', 50]), JSON.stringify([1, 1_120, 'c', 0, 'b', 30])];
   const { state, units } = decodeLog(log, L);
   // b re-accepted at 1,090 (its first time, 950, fell below 1,120 - 100); a (1,000) is now stale
   assert.deepStrictEqual(state, { maxEventTime: 1_120, ids: new Map([['b', 1_090], ['c', 1_120]]) });
   assert.equal(units, 6);
-  const legacy = JSON.stringify([1, 1_000, 'a', 0]);
-  assert.deepStrictEqual(decodeLog(legacy, L).state, { maxEventTime: 1_000, ids: new Map([['a', 1_000]]) });
-  assert.deepStrictEqual(decodeLog('', L), { state: emptyAcceptanceState(), units: 0 });
-  for (const bad of ['[1,5,"a"]\n', '{}\n', '[1,5]\n[2]\n']) assert.throws(() => decodeLog(bad, L), AcceptanceStateError, bad);
+  assert.deepStrictEqual(decodeLog([], L), { state: emptyAcceptanceState(), units: 0 });
+  for (const bad of [['[1,5,"a"]'], ['{}'], ['[1,5]', '[2]']]) assert.throws(() => decodeLog(bad, L), AcceptanceStateError, bad.join());
 });
