@@ -9,15 +9,17 @@
 //
 // Verdicts come from core's judge(); the state is updated as core's admit() does, except
 // that ids older than max - L are evicted in amortized batches (when the map doubled) and
-// always before the state is serialized. judge() ignores such ids, so verdicts and stored
-// states are exactly admit()'s (judge.test.ts checks both), but a busy user no longer
+// before a snapshot is written (reading a stored log evicts too: state-log.ts). judge()
+// ignores such ids, so verdicts and stored states are exactly admit()'s (judge.test.ts and
+// state-log.test.ts check both), but a busy user no longer
 // costs a scan of all their ids per event: on the benchmark stream (one user holds ~18,000
 // ids within L) admit() took 20 µs per event, this ~0.3 µs.
-import { judge, serializeAcceptanceState, type AcceptanceState, type Verdict } from '../../core/acceptance.js';
+import { judge, type AcceptanceState, type Verdict } from '../../core/acceptance.js';
 import { decodeEvent, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
 import { EventRowError } from '../events-table.js';
 import type { StoredUser, UserCommit } from './acceptance-store.js';
 import { encodeEventLine } from './row-encoder.js';
+import { appendWrite, liveDelta, mustCompact, snapshotWrite, UNKNOWN_LOG, type LogCursor } from './state-log.js';
 
 /** A Kafka record as the sink needs it (kafkajs KafkaMessage fits). */
 export interface SinkRecord {
@@ -44,6 +46,10 @@ export interface UserEntry {
   dirty: boolean;
   /** evict stale ids once the state holds more than this many */
   evictAt: number;
+  /** ids accepted since the last commit was taken (latest time each): the next log segment */
+  accepted: Map<string, number>;
+  /** the stored log as the last load or confirmed commit left it */
+  log: LogCursor;
 }
 
 /** The users of one partition this sink has seen (the state cache). */
@@ -79,7 +85,7 @@ export function missingUsers(decoded: readonly Decoded[], users: PartitionUsers)
 }
 
 export function entryOf(stored: StoredUser): UserEntry {
-  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false, evictAt: evictThreshold(stored.state) };
+  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false, evictAt: evictThreshold(stored.state), accepted: new Map(), log: stored.log ?? UNKNOWN_LOG };
 }
 
 const evictThreshold = (state: AcceptanceState): number => 2 * state.ids.size + 64;
@@ -128,6 +134,7 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
       out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
       continue;
     }
+    user.accepted.set(d.event.event_id, d.event.event_time);
     try {
       const line = encodeEventLine(d.event, partition, d.offset);
       out.lines.push(line);
@@ -141,23 +148,34 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
   return out;
 }
 
-/** The compare-and-set writes for every user judged since the last call (clears `dirty`). */
+/**
+ * The compare-and-set writes for every user judged since the last call (clears `dirty` and
+ * `accepted`): the ids accepted since, appended to the stored log, or, when the log would
+ * grow past about twice the state, the evicted state as a snapshot (state-log.ts). Only a
+ * snapshot costs the whole state, and only after as much was appended.
+ */
 export function takeCommits(users: PartitionUsers, latenessMs: number): UserCommit[] {
   const out: UserCommit[] = [];
   for (const [userId, u] of users) {
     if (!u.dirty) continue;
     u.dirty = false;
-    evictStale(u, latenessMs); // the stored state is exactly admit()'s
-    out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, state: serializeAcceptanceState(u.state) });
+    const delta = liveDelta(u.state.maxEventTime, u.accepted, latenessMs);
+    u.accepted = new Map();
+    const compact = mustCompact(u.log, delta, u.state.ids.size);
+    if (compact) evictStale(u, latenessMs); // the snapshot is exactly admit()'s state
+    const write = compact ? snapshotWrite(u.state) : appendWrite(u.log, u.state.maxEventTime, delta);
+    out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, write });
   }
   return out;
 }
 
-/** After a commit succeeded: the stored markers are the committed ones. */
+/** After a commit succeeded: the stored markers and logs are the committed ones. */
 export function confirmCommits(users: PartitionUsers, commits: readonly UserCommit[]): void {
   for (const c of commits) {
     const u = users.get(c.userId);
-    if (u !== undefined) u.raw = String(c.newMarker);
+    if (u === undefined) continue;
+    u.raw = String(c.newMarker);
+    u.log = c.write.after;
   }
 }
 
