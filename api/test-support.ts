@@ -7,10 +7,9 @@ import { loadConfig, type Config } from '../config/config.js';
 import { decodeEvent, type ClickEvent } from '../core/event.js';
 import type { Entity, FeatureValue } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
-import { preaggregate } from '../core/preaggregate.js';
 import { referenceAccept, referenceValue } from '../core/reference.js';
 import { generateClickstream } from '../fixtures/generator.js';
-import type { EntityWrite } from '../store/tile-store.js';
+import { freshEntityWrites } from '../store/cache-support.js';
 import { deletePrefix } from '../store/redis-client.js';
 import { TileStore } from '../store/tile-store.js';
 import { createApi, type Api, type CreateApiOptions } from './server.js';
@@ -82,14 +81,7 @@ export function acceptedEvents(seed: string, startMs: number, durationS: number,
 /** Writes the tiles of these accepted events into Redis under `prefix`, through TileStore (one batch). */
 export async function writeTiles(redis: Redis, prefix: string, registry: Registry, events: readonly ClickEvent[]): Promise<void> {
   const store = new TileStore(redis, prefix, registry);
-  const byEntity = new Map<string, EntityWrite>();
-  for (const w of preaggregate(events, registry)) {
-    const key = `${w.entity}\u0000${w.entityId}`;
-    let ew = byEntity.get(key);
-    if (ew === undefined) byEntity.set(key, (ew = { entity: w.entity, id: w.entityId, expected: { marker: -1, rawMarker: '' }, newMarker: 0, tiles: [] }));
-    ew.tiles.push(w);
-  }
-  const writes = [...byEntity.values()];
+  const writes = freshEntityWrites(events, registry);
   for (let i = 0; i < writes.length; i += 500) await store.apply(0, writes.slice(i, i + 500));
 }
 

@@ -14,6 +14,21 @@ import { TileStore, type EntityWrite, type ReplaceWrite } from './tile-store.js'
 
 export type Lookups = Record<LookupResult, number>;
 
+/**
+ * The online worker's per-entity writes of these accepted events, as the first write of
+ * each entity on a partition (no marker yet): tests write tiles through the real TileStore.
+ */
+export function freshEntityWrites(events: readonly ClickEvent[], registry: Registry): EntityWrite[] {
+  const byEntity = new Map<string, EntityWrite>();
+  for (const w of preaggregate(events, registry)) {
+    const key = `${w.entity}\u0000${w.entityId}`;
+    let ew = byEntity.get(key);
+    if (ew === undefined) byEntity.set(key, (ew = { entity: w.entity, id: w.entityId, expected: { marker: -1, rawMarker: '' }, newMarker: 0, tiles: [] }));
+    ew.tiles.push(w);
+  }
+  return [...byEntity.values()];
+}
+
 export interface CacheHarness {
   store: TileStore;
   cache: TileCache;
@@ -43,14 +58,7 @@ export function cacheHarness(redis: Redis, prefix: string, registry: Registry, b
     store, cache, cached, uncached, lookups,
     write: async (events) => {
       partition += 1;
-      const byEntity = new Map<string, EntityWrite>();
-      for (const w of preaggregate(events, registry)) {
-        const key = `${w.entity}\u0000${w.entityId}`;
-        let ew = byEntity.get(key);
-        if (ew === undefined) byEntity.set(key, (ew = { entity: w.entity, id: w.entityId, expected: { marker: -1, rawMarker: '' }, newMarker: 0, tiles: [] }));
-        ew.tiles.push(w);
-      }
-      await store.apply(partition, [...byEntity.values()]);
+      await store.apply(partition, freshEntityWrites(events, registry));
     },
     backfill: async (events, from, to) => {
       const series = seriesForFeatures(registry);
