@@ -56,6 +56,11 @@ export type Label = LabelPair & { lid: number };
 export const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
   max_query_size: '67108864',
+  // The label set appears once per feature group and per read of the events (query.ts), a
+  // literal one as an array of up to stageAbove tuples: 18.16's 50,000-node AST limit is
+  // too small for that.
+  max_ast_elements: '10000000',
+  max_expanded_ast_elements: '10000000',
   // Unmatched labels must get default values (0, NULL, []), the features' empty values.
   join_use_nulls: 0,
 };

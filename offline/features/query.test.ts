@@ -36,7 +36,7 @@ test('every catalog feature renders, per entity, in one statement that 18.16 can
 test('time buckets only when the labels span more than the lookback, and never with ingestion time', () => {
   const narrow = query('user', ['user_views_24h']);
   const wide = query('user', ['user_views_24h'], { minT: T - 30 * DAY });
-  const ingest = query('user', ['user_views_24h', 'x_views_1h_ingest'], { minT: T - 30 * DAY });
+  const ingest = query('user', ['user_views_1h', 'x_views_1h_ingest'], { minT: T - 30 * DAY });
   assert.ok(!narrow.includes('_bk') && wide.includes('USING (_eid, _bk)') && !ingest.includes('_bk'));
   // an event is copied into the buckets of every T within the lookback after it
   assert.ok(wide.includes(`intDiv(_t + ${DAY + 5 * 60_000}, toInt64(${Math.ceil((DAY + 5 * 60_000) / 4)}))`));
