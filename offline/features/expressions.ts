@@ -114,30 +114,33 @@ function lastN(def: TileFeature, c: Sql): Sql {
 }
 
 /**
- * Top-K by count, ties by value ascending, of an ascending-sorted array of values. The
- * sorted values' arrayEnumerateUniq gives each element its occurrence number; read
- * backwards, the first occurrence of a value carries its count. Then sort (count desc,
- * value asc) and keep K; numbers are divided by their scale.
+ * Top-K by count, ties by value ascending, of an ascending-sorted array of values `s`:
+ * equal values are runs, so the first element of each run and the gaps between the runs'
+ * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
+ * strings was most of the cost). Then sort (count desc, value asc) and keep K. `decode`
+ * gives a kept value's output (default: the value, numbers divided by their scale).
  */
-export function topKOfSorted(def: TileFeature, s: Sql): Sql {
+export function topKOfSorted(def: TileFeature, s: Sql, decode?: (value: Sql) => Sql): Sql {
   const expr = def.value;
   if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
-  const counted = sql`arrayFilter(_p -> tupleElement(_p, 3) = 1, arrayMap((_v, _c, _u) -> (_c, _v, _u), arrayReverse(${s}), arrayReverse(arrayEnumerateUniq(${s})), arrayEnumerateUniq(arrayReverse(${s}))))`;
+  // prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index
+  const first = sql`arrayMap((_x, _p, _i) -> _i = 1 OR _x != _p, ${s}, arrayPopBack(arrayPushFront(${s}, arrayElement(${s}, 1))), arrayEnumerate(${s}))`;
+  const starts = sql`arrayFilter((_i, _b) -> _b, arrayEnumerate(${s}), ${first})`;
+  const counts = sql`arrayMap((_a, _b) -> _b - _a, ${starts}, arrayPopFront(arrayPushBack(${starts}, length(${s}) + 1)))`;
+  const counted = sql`arrayMap((_c, _v) -> (_c, _v), ${counts}, arrayFilter((_x, _b) -> _b, ${s}, ${first}))`;
   const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
-  return valueKind(expr) === 'string'
-    ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
-    : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;
+  const out = decode ?? ((x: Sql): Sql => (valueKind(expr) === 'string' ? x : sql`${x} / ${int64(valueScale(expr))}`));
+  return sql`arrayMap(_p -> ${out(sql`tupleElement(_p, 2)`)}, ${ranked})`;
 }
 
 function topK(def: TileFeature, c: Sql): Sql {
   return topKOfSorted(def, sql`arraySort(groupArrayIf(${numericValue(def)}, ${c}))`);
 }
 
-/** The active session's event times (sorted) and the index of its first event. */
-function session(def: TileFeature, opts: ExprOptions) {
+/** The active session over `a`, the in-scope event times of the window, ascending: its size, last and first event. */
+function sessionOver(def: TileFeature, a: Sql) {
   if (def.window.kind !== 'session') throw new Error(`${def.name}: not a session window`);
   const gap = int64(def.window.gapMs);
-  const a = sql`arraySort(groupArrayIf(${timeColumn(def)}, ${condition(def, opts)}))`;
   const n = sql`length(${a})`;
   const last = sql`arrayElement(${a}, ${n})`;
   const k = sql`arrayReduce('max', arrayMap((_d, _i) -> if(_i = 1 OR _d >= ${gap}, _i, 0), arrayDifference(${a}), arrayEnumerate(${a})))`;
@@ -145,15 +148,26 @@ function session(def: TileFeature, opts: ExprOptions) {
   return { n, last, k, first: sql`arrayElement(${a}, ${k})`, active, gap };
 }
 
+function sessionTimes(def: TileFeature, opts: ExprOptions): Sql {
+  return sql`arraySort(groupArrayIf(${timeColumn(def)}, ${condition(def, opts)}))`;
+}
+
 /**
  * 1 when the bounded scan cannot prove the active session began inside it (an unread event
  * less than a gap before its first event could extend it); such labels are recomputed
- * with sessions: 'unbounded'. null for other features.
+ * with sessions: 'unbounded'. null for other features. `times`: the window's in-scope
+ * event times, ascending (default: aggregated from the joined pairs).
  */
-export function sessionFlag(def: TileFeature, opts: ExprOptions): Sql | null {
+export function sessionFlag(def: TileFeature, opts: ExprOptions, times?: Sql): Sql | null {
   if (def.window.kind !== 'session' || opts.sessions === 'unbounded') return null;
-  const s = session(def, opts);
+  const s = sessionOver(def, times ?? sessionTimes(def, opts));
   return sql`(${s.active} AND ${s.first} < ${T_COL} - ${int64(sessionScanMs(def))} + ${s.gap})`;
+}
+
+/** A session feature's value from the window's in-scope event times, ascending. */
+export function sessionValue(def: TileFeature, times: Sql): Sql {
+  const s = sessionOver(def, times);
+  return def.aggregation === 'session_count' ? sql`if(${s.active}, ${s.n} - ${s.k} + 1, 0)` : sql`if(${s.active}, (${s.last} - ${s.first}) / 1000, NULL)`;
 }
 
 export function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
@@ -170,14 +184,7 @@ export function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
     case 'last_n': return lastN(def, c);
     case 'top_k': return topK(def, c);
     case 'recency': return sql`if(${empty}, NULL, (${T_COL} - maxIf(${timeColumn(def)}, ${c})) / 1000)`;
-    case 'session_count': {
-      const s = session(def, opts);
-      return sql`if(${s.active}, ${s.n} - ${s.k} + 1, 0)`;
-    }
-    case 'session_duration': {
-      const s = session(def, opts);
-      return sql`if(${s.active}, (${s.last} - ${s.first}) / 1000, NULL)`;
-    }
+    case 'session_count': case 'session_duration': return sessionValue(def, sessionTimes(def, opts));
   }
 }
 

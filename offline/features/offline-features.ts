@@ -29,6 +29,8 @@ export interface OfflineFeatureOptions {
    */
   labelsPerQuery?: number;
   settings?: ClickHouseSettings;
+  /** see FeatureQueryOptions.rankedAboveMs (tests: force the ranked or the paired path) */
+  rankedAboveMs?: number;
   /** called after each query (metrics, logs, tests): how many labels, in which session mode */
   onQuery?: (info: { labels: number; sessions: 'bounded' | 'unbounded'; ms: number }) => void;
 }
@@ -123,7 +125,7 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
     for (let k = 0; k < chunks; k++) {
       const query = featureQuery({
         db, entity, defs, lookup: (n) => registry.get(n), labels: labelChunk(labels, chunks, k), minT, maxT, sessions,
-        maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs,
+        maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs, rankedAboveMs: options.rankedAboveMs,
       });
       const t0 = performance.now();
       const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });

@@ -4,9 +4,9 @@
 //
 // Cost is what each feature's lookback makes it touch, so the features are split into
 // groups, each computed by its own subquery, and the groups' rows joined by label id:
-// - ranked (ranked.ts): count, sum, avg, recency, last-N and top-K over event time with a
-//   lookback longer than RANKED_ABOVE_MS: running sums and ranks, cost per event and per
-//   label instead of per (event, label) pair;
+// - ranked (ranked.ts): every feature over event time with a bounded window and a lookback
+//   longer than RANKED_ABOVE_MS: running sums and ranks, cost per event and per label
+//   instead of per (event, label) pair;
 // - paired (paired.ts): the rest, by lookback class (the widest lookback of a group at
 //   most PAIRED_SPREAD times its narrowest), each a join of events and labels on a time
 //   bucket of its own lookback, so a 1-hour distinct count does not ride on a 7-day join.
@@ -35,6 +35,8 @@ export interface FeatureQueryOptions {
   sessions: ExprOptions['sessions'];
   /** config.events.maxFutureMs: bounds event_time given ingest_time (ingestion-time features) */
   maxFutureMs: number;
+  /** rankable features with a longer lookback take the ranked path (default RANKED_ABOVE_MS; tests force either path) */
+  rankedAboveMs?: number;
 }
 
 /** What a group's subquery needs. */
@@ -55,11 +57,12 @@ export const LABEL_T = T_COL;
 export const FLAG = sql`_flag`;
 /**
  * Rankable features with a longer lookback take the ranked path. A paired label meets
- * ~lookback x 1.25 of its entity's events, the ranked path costs a sort of events and
- * markers per entity; measured on the catalog (BENCHMARKS.md "Jobs"), pairs still win
- * for the 24-hour windows, which share their join with min, max, distinct and sessions.
+ * ~1.25 x lookback of its entity's events; a ranked label copies its entity's sorted
+ * arrays (every event of the widest lookback) and slices them. Measured on the catalog
+ * (BENCHMARKS.md "Jobs"): the 1-hour windows are slightly faster paired, the 24-hour and
+ * 7-day ones several times faster ranked.
  */
-export const RANKED_ABOVE_MS = 25 * HOUR;
+export const RANKED_ABOVE_MS = 3 * HOUR;
 /** A paired group's widest lookback is at most this many times its narrowest. */
 const PAIRED_SPREAD = 4;
 
@@ -69,9 +72,9 @@ export interface FeatureGroup {
 }
 
 /** The tile features behind the request, split into ranked and paired-by-lookback groups. */
-export function featureGroups(tiles: readonly TileFeature[], opts: ExprOptions): FeatureGroup[] {
+export function featureGroups(tiles: readonly TileFeature[], opts: ExprOptions, rankedAboveMs = RANKED_ABOVE_MS): FeatureGroup[] {
   const lb = (d: TileFeature): number => lookbackMs(d, opts) ?? Number.POSITIVE_INFINITY;
-  const ranked = tiles.filter((d) => isRankable(d) && lb(d) > RANKED_ABOVE_MS);
+  const ranked = tiles.filter((d) => isRankable(d, opts) && lb(d) > rankedAboveMs);
   const paired = tiles.filter((d) => !ranked.includes(d)).sort((a, b) => lb(a) - lb(b));
   const groups: FeatureGroup[] = ranked.length > 0 ? [{ kind: 'ranked', tiles: ranked }] : [];
   let narrowest = 0;
@@ -100,14 +103,11 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
   let rows = sql`SELECT ${LABEL_KEY} FROM (${o.labels})`;
   const columns: Sql[] = [LABEL_KEY];
   const flags: Sql[] = [];
-  featureGroups(tiles, opts).forEach((g, i) => {
+  featureGroups(tiles, opts, o.rankedAboveMs).forEach((g, i) => {
     const flag = ident(`_flag${i}`);
-    const sub = g.kind === 'ranked' ? rankedGroup(input, g.tiles, column) : pairedGroup(input, g.tiles, column, flag);
-    columns.push(...g.tiles.map(column));
-    if (g.kind === 'paired') {
-      columns.push(flag);
-      flags.push(flag);
-    }
+    const sub = g.kind === 'ranked' ? rankedGroup(input, g.tiles, column, flag) : pairedGroup(input, g.tiles, column, flag);
+    columns.push(...g.tiles.map(column), flag);
+    flags.push(flag);
     rows = sql`SELECT ${join(columns)} FROM (${rows}) ANY LEFT JOIN (${sub}) USING ${LABEL_KEY}`;
   });
   const byName = (name: string): TileFeature => tiles.find((t) => t.name === name) as TileFeature;

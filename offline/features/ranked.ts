@@ -18,15 +18,22 @@
 // Every value equals the paired path's (same integers, same IEEE operations in the same
 // order); the offline tests compare both with the reference evaluator.
 import { valueKind, valueScale, type TileFeature } from '../../core/features/definition.js';
-import { ident, int64, join, sql, type Sql } from '../sql.js';
-import { lookbackMs, numericValue, scopeCondition, T_COL, topKOfSorted, windowBounds } from './expressions.js';
+import { ident, int64, join, sql, str, type Sql } from '../sql.js';
+import {
+  lookbackMs, numericValue, scopeCondition, sessionFlag, sessionScanMs, sessionValue, T_COL, topKOfSorted, windowBounds, type ExprOptions,
+} from './expressions.js';
 import type { GroupInput } from './query.js';
 import { COL, sourceNeeds, sourceQuery } from './source.js';
 
-/** Aggregations whose window value follows from running sums and ranks over event time. */
-export function isRankable(def: TileFeature): boolean {
-  return (def.time ?? 'event') === 'event' && windowBounds(def) !== null
-    && ['count', 'sum', 'avg', 'recency', 'last_n', 'top_k'].includes(def.aggregation);
+/** [start, end) of the events the feature reads at T; sessions: the bounded scan. */
+function rankBounds(def: TileFeature, opts: ExprOptions): { start: Sql; end: Sql } | null {
+  if (def.window.kind !== 'session') return windowBounds(def);
+  return opts.sessions === 'bounded' ? { start: sql`${T_COL} - ${int64(sessionScanMs(def))}`, end: T_COL } : null;
+}
+
+/** Features over event time with a bounded window (every aggregation follows from ranks). */
+export function isRankable(def: TileFeature, opts: ExprOptions): boolean {
+  return (def.time ?? 'event') === 'event' && rankBounds(def, opts) !== null;
 }
 
 /** Numbered SQL texts: one running sum per distinct contribution, one marker per distinct bound. */
@@ -51,9 +58,9 @@ class Scope {
 }
 
 /** SELECT _lid and one column per feature (named by `column`); every label gets a row. */
-export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column: (def: TileFeature) => Sql): Sql {
+export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column: (def: TileFeature) => Sql, flag: Sql): Sql {
   const lookback = Math.max(...tiles.map((d) => lookbackMs(d, o.opts) ?? Number.POSITIVE_INFINITY));
-  if (!Number.isFinite(lookback) || !tiles.every(isRankable)) throw new Error('rankedGroup: features must be rankable with a bounded lookback');
+  if (!Number.isFinite(lookback) || !tiles.every((d) => isRankable(d, o.opts))) throw new Error('rankedGroup: features must be rankable with a bounded lookback');
   const source = sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
     from: o.minT - lookback, to: o.maxT, maxFutureMs: o.maxFutureMs,
   });
@@ -68,8 +75,14 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
     return ident(`_m${k}`);
   };
 
+  // String values are sliced as ids: 1-based positions in the chunk's sorted distinct
+  // values D (a scalar subquery, so a constant array). A label then copies 4-byte ids, not
+  // strings, distinct counts hash integers, and the ids' order is the strings' order (top-K
+  // ties by value); the few values kept are mapped back with arrayElement(D, id).
+  const dict = (v: Sql, ids = false): Sql => sql`(SELECT ${ids ? sql`arrayEnumerate(arraySort(groupUniqArray(${v})))` : sql`arraySort(groupUniqArray(${v}))`} FROM (${source}))`;
+  const flags: Sql[] = [];
   const values = tiles.map((def) => {
-    const b = windowBounds(def) as { start: Sql; end: Sql };
+    const b = rankBounds(def, o.opts) as { start: Sql; end: Sql };
     const [start, end] = [bounds.add(b.start), bounds.add(b.end)];
     const scope = scopeCondition(def);
     const rank = sums.add(sql`if(${scope}, toInt64(1), toInt64(0))`);
@@ -86,24 +99,31 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
       if (sc === undefined) scopes.set(scope.text, (sc = new Scope(scopes.size, scope)));
       return ident(`_a${sc.index}_${sc.values.add(element)}`);
     };
+    const slice = (element: Sql): Sql => sql`arraySlice(${sorted(element)}, ${lo} + 1, ${n})`;
+    const text = def.value !== undefined && valueKind(def.value) === 'string';
+    const v = def.value === undefined ? COL.t : numericValue(def);
+    const value = text ? sql`transform(${v}, ${dict(v)}, ${dict(v, true)}, toUInt32(0))` : v;
+    const decode = (id: Sql): Sql => (text ? sql`arrayElement(${dict(v)}, ${id})` : sql`${id} / ${scale}`);
+    if (def.window.kind === 'session') flags.push(sessionFlag(def, o.opts, slice(COL.t)) as Sql);
     switch (def.aggregation) {
       case 'count': return n;
+      case 'min': case 'max': return sql`if(${n} = 0, NULL, arrayReduce(${str(def.aggregation)}, ${slice(numericValue(def))}) / ${scale})`;
+      case 'distinct': return sql`arrayReduce('uniqExact', ${slice(value)})`;
+      case 'session_count': case 'session_duration': return sessionValue(def, slice(COL.t));
       case 'sum': return sql`${total()} / ${scale}`;
       case 'avg': return sql`if(${n} = 0, NULL, ${total()} / ${n} / ${scale})`;
       case 'recency': return sql`if(${n} = 0, NULL, (${T_COL} - arrayElement(${sorted(COL.t)}, ${hi})) / 1000)`;
       case 'last_n': {
         const from = sql`greatest(${lo}, ${hi} - ${int64(def.limit ?? 0)})`;
-        const recent = sql`arrayReverse(arraySlice(${sorted(numericValue(def))}, ${from} + 1, ${hi} - ${from}))`;
-        const kind = def.value === undefined ? 'string' : valueKind(def.value);
-        return kind === 'string' ? recent : sql`arrayMap(_x -> _x / ${scale}, ${recent})`;
+        return sql`arrayMap(_x -> ${decode(sql`_x`)}, arrayReverse(arraySlice(${sorted(value)}, ${from} + 1, ${hi} - ${from})))`;
       }
-      case 'top_k': return topKOfSorted(def, sql`arraySort(arraySlice(${sorted(numericValue(def))}, ${lo} + 1, ${n}))`);
-      default: throw new Error(`${def.name}: ${def.aggregation} is not rankable`);
+      case 'top_k': return topKOfSorted(def, sql`arraySort(${slice(value)})`, decode);
     }
   });
 
   const sweep = sweepQuery(o, source, sums.items, bounds.items, cellPairs.map(([i, j]) => sql`anyIf(_c${int64(i)}, _j = ${int64(j)}) AS ${cell(i, j)}`));
-  const selected = tiles.map((def, i) => sql`${values[i] as Sql} AS ${column(def)}`);
+  const selected = [...tiles.map((def, i) => sql`${values[i] as Sql} AS ${column(def)}`),
+    sql`${flags.length === 0 ? sql`toUInt8(0)` : sql`toUInt8(${join(flags, sql` OR `)})`} AS ${flag}`];
   if (scopes.size === 0) return sql`SELECT _lid, ${join(selected, sql`,\n    `)} FROM (${sweep})`;
   return sql`SELECT _lid, ${join(selected, sql`,\n    `)}
   FROM (${sweep})
