@@ -79,7 +79,9 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
   // values D (a scalar subquery, so a constant array). A label then copies 4-byte ids, not
   // strings, distinct counts hash integers, and the ids' order is the strings' order (top-K
   // ties by value); the few values kept are mapped back with arrayElement(D, id).
-  const dict = (v: Sql, ids = false): Sql => sql`(SELECT ${ids ? sql`arrayEnumerate(arraySort(groupUniqArray(${v})))` : sql`arraySort(groupUniqArray(${v}))`} FROM (${source}))`;
+  // ('' is always in D: transform refuses empty arrays, and '' is the least string, so no order changes.)
+  const sortedValues = (v: Sql): Sql => sql`arraySort(arrayDistinct(arrayPushFront(groupUniqArray(${v}), '')))`;
+  const dict = (v: Sql, ids = false): Sql => sql`(SELECT ${ids ? sql`arrayEnumerate(${sortedValues(v)})` : sortedValues(v)} FROM (${source}))`;
   const flags: Sql[] = [];
   const values = tiles.map((def) => {
     const b = rankBounds(def, o.opts) as { start: Sql; end: Sql };
