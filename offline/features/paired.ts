@@ -52,7 +52,7 @@ export function pairedGroup(o: GroupInput, tiles: readonly TileFeature[], column
   // ingest_time is not bounded by event_time from above).
   const bucketMs = byIngest === undefined && widest !== null && o.maxT - o.minT > widest
     ? Math.ceil(widest / BUCKETS_PER_LOOKBACK) : null;
-  const source = sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
+  const source = o.source ?? sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
     from: widest === null ? null : o.minT - widest,
     to: o.maxT,
     maxFutureMs: o.maxFutureMs,

@@ -18,9 +18,9 @@ import { isRatio } from '../../core/features/definition.js';
 import { HOUR } from '../../core/windows.js';
 import { ident, join, sql, type Sql } from '../sql.js';
 import { lookbackMs, ratioExpression, T_COL, type ExprOptions } from './expressions.js';
-import { pairedGroup } from './paired.js';
+import { maxLookback, pairedGroup } from './paired.js';
 import { isRankable, rankedGroup } from './ranked.js';
-import { tileFeaturesOf } from './source.js';
+import { sourceNeeds, sourceQuery, tileFeaturesOf } from './source.js';
 
 export interface FeatureQueryOptions {
   db: string;
@@ -35,6 +35,12 @@ export interface FeatureQueryOptions {
   sessions: ExprOptions['sessions'];
   /** config.events.maxFutureMs: bounds event_time given ingest_time (ingestion-time features) */
   maxFutureMs: number;
+  /**
+   * the deduplicated events, when staged by the caller (a SELECT from a table filled with
+   * featureSource(...) of the same options): every group reads it instead of re-reading
+   * and re-deduplicating the events table (a superset of a group's range changes no value)
+   */
+  source?: Sql;
   /** rankable features with a longer lookback take the ranked path (default RANKED_ABOVE_MS; tests force either path) */
   rankedAboveMs?: number;
 }
@@ -48,6 +54,7 @@ export interface GroupInput {
   maxT: number;
   maxFutureMs: number;
   opts: ExprOptions;
+  source?: Sql;
 }
 
 export const LABEL_KEY = sql`_lid`;
@@ -89,6 +96,16 @@ export function featureGroups(tiles: readonly TileFeature[], opts: ExprOptions, 
   return groups;
 }
 
+/** The deduplicated events every group of featureQuery(o) reads, for the caller to stage once (o.source). */
+export function featureSource(o: FeatureQueryOptions): Sql {
+  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup };
+  const tiles = tileFeaturesOf(o.defs, o.lookup);
+  const widest = maxLookback(tiles.map((d) => lookbackMs(d, opts))) ?? null;
+  return sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
+    from: widest === null ? null : o.minT - widest, to: o.maxT, maxFutureMs: o.maxFutureMs,
+  });
+}
+
 export function featureQuery(o: FeatureQueryOptions): Sql {
   if (o.defs.length === 0) throw new RangeError('no features requested');
   for (const def of o.defs) {
@@ -97,7 +114,7 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
   const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup };
   const tiles = tileFeaturesOf(o.defs, o.lookup);
   const column = (def: TileFeature): Sql => ident(`_f${tiles.indexOf(def)}`);
-  const input: GroupInput = { db: o.db, entity: o.entity, labels: o.labels, minT: o.minT, maxT: o.maxT, maxFutureMs: o.maxFutureMs, opts };
+  const input: GroupInput = { db: o.db, entity: o.entity, labels: o.labels, minT: o.minT, maxT: o.maxT, maxFutureMs: o.maxFutureMs, opts, ...(o.source === undefined ? {} : { source: o.source }) };
 
   // labels ANY LEFT JOIN group 0 ANY LEFT JOIN group 1 ..., nested (18.16 joins once per SELECT)
   let rows = sql`SELECT ${LABEL_KEY} FROM (${o.labels})`;

@@ -61,7 +61,7 @@ class Scope {
 export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column: (def: TileFeature) => Sql, flag: Sql): Sql {
   const lookback = Math.max(...tiles.map((d) => lookbackMs(d, o.opts) ?? Number.POSITIVE_INFINITY));
   if (!Number.isFinite(lookback) || !tiles.every((d) => isRankable(d, o.opts))) throw new Error('rankedGroup: features must be rankable with a bounded lookback');
-  const source = sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
+  const source = o.source ?? sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
     from: o.minT - lookback, to: o.maxT, maxFutureMs: o.maxFutureMs,
   });
   const sums = new Numbered();
