@@ -1,7 +1,7 @@
-// The ranked path: long windows without (event, label) pairs. In the paired path a label
-// meets every event of its entity in its lookback (~200 per label for a 7-day window of an
-// active user), and last-N / top-K built string arrays from them per label. Here the cost
-// is per event plus per label:
+// The ranked path: bounded event-time windows without (event, label) pairs. In the paired
+// path a label meets every event of its entity in its lookback (~200 per label for a 7-day
+// window of an active user), and last-N / top-K built string arrays from them per label.
+// Here the cost is per event plus per label:
 //
 // 1. Sweep (per entity, integers only): the labels' window bounds ("markers") and the
 //    events sorted together by time, a marker before the events at its own time; running
@@ -14,7 +14,9 @@
 //    number 1..n, and the window holds exactly ranks (lo, hi], lo and hi being the counts
 //    at its start and end (events at one time are all on one side of a marker). One row
 //    per entity holds those sorted arrays; a label slices them: last-N is ranks hi down to
-//    max(lo, hi - N) + 1, recency is the time at rank hi, top-K sorts the slice.
+//    max(lo, hi - N) + 1, recency is the time at rank hi, min / max / distinct reduce the
+//    slice, sessions run their gap logic on the slice of times, top-K sorts the slice.
+//    (A label copies its entity's whole arrays, so short windows stay paired: query.ts.)
 // Every value equals the paired path's (same integers, same IEEE operations in the same
 // order); the offline tests compare both with the reference evaluator.
 import { valueKind, valueScale, type TileFeature } from '../../core/features/definition.js';
