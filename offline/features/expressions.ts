@@ -117,10 +117,10 @@ function lastN(def: TileFeature, c: Sql): Sql {
  * Top-K by count, ties by value ascending, of an ascending-sorted array of values `s`:
  * equal values are runs, so the first element of each run and the gaps between the runs'
  * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
- * strings was most of the cost). Then sort (count desc, value asc) and keep K. `decode`
- * gives a kept value's output (default: the value, numbers divided by their scale).
+ * strings was most of the cost). Then sort (count desc, value asc) and keep K; numbers are
+ * divided by their scale.
  */
-export function topKOfSorted(def: TileFeature, s: Sql, decode?: (value: Sql) => Sql): Sql {
+export function topKOfSorted(def: TileFeature, s: Sql): Sql {
   const expr = def.value;
   if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
   // prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index
@@ -129,8 +129,9 @@ export function topKOfSorted(def: TileFeature, s: Sql, decode?: (value: Sql) => 
   const counts = sql`arrayMap((_a, _b) -> _b - _a, ${starts}, arrayPopFront(arrayPushBack(${starts}, length(${s}) + 1)))`;
   const counted = sql`arrayMap((_c, _v) -> (_c, _v), ${counts}, arrayFilter((_x, _b) -> _b, ${s}, ${first}))`;
   const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
-  const out = decode ?? ((x: Sql): Sql => (valueKind(expr) === 'string' ? x : sql`${x} / ${int64(valueScale(expr))}`));
-  return sql`arrayMap(_p -> ${out(sql`tupleElement(_p, 2)`)}, ${ranked})`;
+  return valueKind(expr) === 'string'
+    ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
+    : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;
 }
 
 function topK(def: TileFeature, c: Sql): Sql {

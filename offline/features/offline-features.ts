@@ -20,7 +20,11 @@ export interface OfflineFeatureOptions {
   registry?: Registry;
   /** config.events.maxFutureMs; only matters for ingestion-time features */
   maxFutureMs?: number;
-  /** label sets larger than this are staged in a temporary Memory table (default 2,000) */
+  /**
+   * label sets larger than this are staged in a temporary Memory table (default 100: the
+   * query names the labels once per feature group and per read of the events, and 18.16's
+   * analysis of a 1,750-tuple literal repeated that often did not finish in 2 minutes)
+   */
   stageAbove?: number;
   /**
    * labels per query (default 250,000): larger sets run as several queries, split by a hash
@@ -54,6 +58,8 @@ export class OfflineFeatureError extends Error {
 
 type Row = Record<string, unknown> & { _lid: string | number; _flag: number | string };
 export type Label = LabelPair & { lid: number };
+
+const STAGE_ABOVE = 100;
 
 export const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
@@ -117,7 +123,7 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
   const Ts = pairs.map((p) => p.T);
   const minT = Ts.reduce((a, b) => Math.min(a, b));
   const maxT = Ts.reduce((a, b) => Math.max(a, b));
-  const staged = pairs.length > (options.stageAbove ?? 2_000) ? await stageLabels(client, db, pairs) : undefined;
+  const staged = pairs.length > (options.stageAbove ?? STAGE_ABOVE) ? await stageLabels(client, db, pairs) : undefined;
   try {
     const labels = staged?.labels ?? literalLabels(pairs);
     const chunks = Math.max(1, Math.ceil(pairs.length / (options.labelsPerQuery ?? 250_000)));

@@ -56,6 +56,8 @@ class Numbered {
 /** The sorted in-scope arrays of one scope: which tuple elements (by SQL text) each holds. */
 class Scope {
   readonly values = new Numbered();
+  /** `_a<scope>_<k>` (the values) and `_a<scope>_<k>_d` (their dense ids) columns in use */
+  readonly columns = new Set<string>();
   constructor(readonly index: number, readonly condition: Sql) {}
 }
 
@@ -77,13 +79,6 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
     return ident(`_m${k}`);
   };
 
-  // String values are sliced as ids: 1-based positions in the chunk's sorted distinct
-  // values D (a scalar subquery, so a constant array). A label then copies 4-byte ids, not
-  // strings, distinct counts hash integers, and the ids' order is the strings' order (top-K
-  // ties by value); the few values kept are mapped back with arrayElement(D, id).
-  // ('' is always in D: transform refuses empty arrays, and '' is the least string, so no order changes.)
-  const sortedValues = (v: Sql): Sql => sql`arraySort(arrayDistinct(arrayPushFront(groupUniqArray(${v}), '')))`;
-  const dict = (v: Sql, ids = false): Sql => sql`(SELECT ${ids ? sql`arrayEnumerate(${sortedValues(v)})` : sortedValues(v)} FROM (${source}))`;
   const flags: Sql[] = [];
   const values = tiles.map((def) => {
     const b = rankBounds(def, o.opts) as { start: Sql; end: Sql };
@@ -98,30 +93,32 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
       const s = read(sums.add(sql`if(${scope}, toInt64(${numericValue(def)}), toInt64(0))`));
       return sql`(${s.hi} - ${s.lo})`;
     };
-    const sorted = (element: Sql): Sql => {
+    // dense: per entity, 1, 2, ... by first appearance (arrayEnumerateDense), a bijection
+    // of its values, so distinct counts hash integers and a label copies 4-byte ids; no
+    // global dictionary (scalar subqueries re-read the events and were slower, measured)
+    const sorted = (element: Sql, dense = false): Sql => {
       let sc = scopes.get(scope.text);
       if (sc === undefined) scopes.set(scope.text, (sc = new Scope(scopes.size, scope)));
-      return ident(`_a${sc.index}_${sc.values.add(element)}`);
+      const name = `_a${sc.index}_${sc.values.add(element)}${dense ? '_d' : ''}`;
+      sc.columns.add(name);
+      return ident(name);
     };
-    const slice = (element: Sql): Sql => sql`arraySlice(${sorted(element)}, ${lo} + 1, ${n})`;
-    const text = def.value !== undefined && valueKind(def.value) === 'string';
-    const v = def.value === undefined ? COL.t : numericValue(def);
-    const value = text ? sql`transform(${v}, ${dict(v)}, ${dict(v, true)}, toUInt32(0))` : v;
-    const decode = (id: Sql): Sql => (text ? sql`arrayElement(${dict(v)}, ${id})` : sql`${id} / ${scale}`);
+    const slice = (element: Sql, dense = false): Sql => sql`arraySlice(${sorted(element, dense)}, ${lo} + 1, ${n})`;
     if (def.window.kind === 'session') flags.push(sessionFlag(def, o.opts, slice(COL.t)) as Sql);
     switch (def.aggregation) {
       case 'count': return n;
       case 'min': case 'max': return sql`if(${n} = 0, NULL, arrayReduce(${str(def.aggregation)}, ${slice(numericValue(def))}) / ${scale})`;
-      case 'distinct': return sql`arrayReduce('uniqExact', ${slice(value)})`;
+      case 'distinct': return sql`arrayReduce('uniqExact', ${slice(numericValue(def), true)})`;
       case 'session_count': case 'session_duration': return sessionValue(def, slice(COL.t));
       case 'sum': return sql`${total()} / ${scale}`;
       case 'avg': return sql`if(${n} = 0, NULL, ${total()} / ${n} / ${scale})`;
       case 'recency': return sql`if(${n} = 0, NULL, (${T_COL} - arrayElement(${sorted(COL.t)}, ${hi})) / 1000)`;
       case 'last_n': {
         const from = sql`greatest(${lo}, ${hi} - ${int64(def.limit ?? 0)})`;
-        return sql`arrayMap(_x -> ${decode(sql`_x`)}, arrayReverse(arraySlice(${sorted(value)}, ${from} + 1, ${hi} - ${from})))`;
+        const recent = sql`arrayReverse(arraySlice(${sorted(numericValue(def))}, ${from} + 1, ${hi} - ${from}))`;
+        return def.value !== undefined && valueKind(def.value) === 'string' ? recent : sql`arrayMap(_x -> _x / ${scale}, ${recent})`;
       }
-      case 'top_k': return topKOfSorted(def, sql`arraySort(${slice(value)})`, decode);
+      case 'top_k': return topKOfSorted(def, sql`arraySort(${slice(numericValue(def))})`);
     }
   });
 
@@ -168,7 +165,14 @@ function sweepQuery(o: GroupInput, source: Sql, sums: readonly Sql[], bounds: re
 /** Per entity, each scope's in-scope events sorted by (time, event_id, user_id, values...), one array per element. */
 function arraysQuery(source: Sql, scopes: readonly Scope[]): Sql {
   const grouped = scopes.map((s) => sql`arraySort(groupArrayIf((${COL.t}, ${COL.id}, ${COL.uid}, ${join(s.values.items)}), ${s.condition})) AS _g${int64(s.index)}`);
-  const split = scopes.flatMap((s) => s.values.items.map((_, k) => sql`arrayMap(_q -> tupleElement(_q, ${int64(k + 4)}), _g${int64(s.index)}) AS ${ident(`_a${s.index}_${k}`)}`));
+  const split = scopes.flatMap((s) => s.values.items.flatMap((_, k) => {
+    const values = sql`arrayMap(_q -> tupleElement(_q, ${int64(k + 4)}), _g${int64(s.index)})`;
+    const name = `_a${s.index}_${k}`;
+    return [
+      ...(s.columns.has(name) ? [sql`${values} AS ${ident(name)}`] : []),
+      ...(s.columns.has(`${name}_d`) ? [sql`arrayEnumerateDense(${values}) AS ${ident(`${name}_d`)}`] : []),
+    ];
+  }));
   return sql`SELECT _eid, ${join(split)} FROM (SELECT _eid, ${join(grouped)} FROM (${source}) GROUP BY _eid)`;
 }
 
