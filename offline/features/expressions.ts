@@ -66,30 +66,38 @@ export function scopeCondition(def: TileFeature): Sql {
   return parts.length === 0 ? sql`1` : join(parts, sql` AND `);
 }
 
+/**
+ * [start, end) of the window at T (DESIGN §4), as SQL over T; null for sessions (their
+ * extent depends on the events). Shared by the paired conditions and the ranked path's
+ * markers, so both paths read one definition.
+ */
+export function windowBounds(def: TileFeature): { start: Sql; end: Sql } | null {
+  const w = def.window;
+  switch (w.kind) {
+    case 'sliding': return { start: floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs), end: T_COL };
+    case 'tumbling': case 'hopping': {
+      const end = floorSql(T_COL, w.kind === 'tumbling' ? w.sizeMs : w.slideMs);
+      return { start: sql`${end} - ${int64(w.sizeMs)}`, end };
+    }
+    case 'recency': return { start: sql`${T_COL} - ${int64(w.horizonMs)}`, end: T_COL };
+    case 'session': return null;
+  }
+}
+
 /** The half-open window of DESIGN §4 at T, over the feature's time column. */
 export function windowCondition(def: TileFeature, opts: ExprOptions): Sql {
   const t = timeColumn(def);
-  const w = def.window;
-  const within = (start: Sql, end: Sql): Sql => sql`${t} >= ${start} AND ${t} < ${end}`;
-  switch (w.kind) {
-    case 'sliding':
-      return within(floorSql(sql`${T_COL} - ${int64(w.sizeMs)}`, w.hopMs), T_COL);
-    case 'tumbling': case 'hopping': {
-      const end = floorSql(T_COL, w.kind === 'tumbling' ? w.sizeMs : w.slideMs);
-      return within(sql`${end} - ${int64(w.sizeMs)}`, end);
-    }
-    case 'recency':
-      return within(sql`${T_COL} - ${int64(w.horizonMs)}`, T_COL);
-    case 'session':
-      return opts.sessions === 'unbounded' ? sql`${t} < ${T_COL}` : within(sql`${T_COL} - ${int64(sessionScanMs(def))}`, T_COL);
-  }
+  const bounds = windowBounds(def);
+  if (bounds !== null) return sql`${t} >= ${bounds.start} AND ${t} < ${bounds.end}`;
+  return opts.sessions === 'unbounded' ? sql`${t} < ${T_COL}` : sql`${t} >= ${T_COL} - ${int64(sessionScanMs(def))} AND ${t} < ${T_COL}`;
 }
 
 function condition(def: TileFeature, opts: ExprOptions): Sql {
   return sql`(${scopeCondition(def)}) AND (${windowCondition(def, opts)})`;
 }
 
-function numericValue(def: TileFeature): Sql {
+/** The value column of the feature (Int64 for numbers, String otherwise). */
+export function numericValue(def: TileFeature): Sql {
   if (def.value === undefined) throw new Error(`${def.name}: no value expression`);
   return valueColumn(def.value);
 }
@@ -106,26 +114,34 @@ function lastN(def: TileFeature, c: Sql): Sql {
 }
 
 /**
- * Top-K by count, ties by value ascending. The sorted values' arrayEnumerateUniq gives each
- * element its occurrence number; read backwards, the first occurrence of a value carries
- * its count. Then sort (count desc, value asc) and keep K.
+ * Top-K by count, ties by value ascending, of an ascending-sorted array of values `s`:
+ * equal values are runs, so the first element of each run and the gaps between the runs'
+ * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
+ * strings was most of the cost). Then sort (count desc, value asc) and keep K; numbers are
+ * divided by their scale.
  */
-function topK(def: TileFeature, c: Sql): Sql {
+export function topKOfSorted(def: TileFeature, s: Sql): Sql {
   const expr = def.value;
   if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
-  const s = sql`arraySort(groupArrayIf(${valueColumn(expr)}, ${c}))`;
-  const counted = sql`arrayFilter(_p -> tupleElement(_p, 3) = 1, arrayMap((_v, _c, _u) -> (_c, _v, _u), arrayReverse(${s}), arrayReverse(arrayEnumerateUniq(${s})), arrayEnumerateUniq(arrayReverse(${s}))))`;
+  // prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index
+  const first = sql`arrayMap((_x, _p, _i) -> _i = 1 OR _x != _p, ${s}, arrayPopBack(arrayPushFront(${s}, arrayElement(${s}, 1))), arrayEnumerate(${s}))`;
+  const starts = sql`arrayFilter((_i, _b) -> _b, arrayEnumerate(${s}), ${first})`;
+  const counts = sql`arrayMap((_a, _b) -> _b - _a, ${starts}, arrayPopFront(arrayPushBack(${starts}, length(${s}) + 1)))`;
+  const counted = sql`arrayMap((_c, _v) -> (_c, _v), ${counts}, arrayFilter((_x, _b) -> _b, ${s}, ${first}))`;
   const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
   return valueKind(expr) === 'string'
     ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
     : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;
 }
 
-/** The active session's event times (sorted) and the index of its first event. */
-function session(def: TileFeature, opts: ExprOptions) {
+function topK(def: TileFeature, c: Sql): Sql {
+  return topKOfSorted(def, sql`arraySort(groupArrayIf(${numericValue(def)}, ${c}))`);
+}
+
+/** The active session over `a`, the in-scope event times of the window, ascending: its size, last and first event. */
+function sessionOver(def: TileFeature, a: Sql) {
   if (def.window.kind !== 'session') throw new Error(`${def.name}: not a session window`);
   const gap = int64(def.window.gapMs);
-  const a = sql`arraySort(groupArrayIf(${timeColumn(def)}, ${condition(def, opts)}))`;
   const n = sql`length(${a})`;
   const last = sql`arrayElement(${a}, ${n})`;
   const k = sql`arrayReduce('max', arrayMap((_d, _i) -> if(_i = 1 OR _d >= ${gap}, _i, 0), arrayDifference(${a}), arrayEnumerate(${a})))`;
@@ -133,18 +149,29 @@ function session(def: TileFeature, opts: ExprOptions) {
   return { n, last, k, first: sql`arrayElement(${a}, ${k})`, active, gap };
 }
 
+function sessionTimes(def: TileFeature, opts: ExprOptions): Sql {
+  return sql`arraySort(groupArrayIf(${timeColumn(def)}, ${condition(def, opts)}))`;
+}
+
 /**
  * 1 when the bounded scan cannot prove the active session began inside it (an unread event
  * less than a gap before its first event could extend it); such labels are recomputed
- * with sessions: 'unbounded'. null for other features.
+ * with sessions: 'unbounded'. null for other features. `times`: the window's in-scope
+ * event times, ascending (default: aggregated from the joined pairs).
  */
-export function sessionFlag(def: TileFeature, opts: ExprOptions): Sql | null {
+export function sessionFlag(def: TileFeature, opts: ExprOptions, times?: Sql): Sql | null {
   if (def.window.kind !== 'session' || opts.sessions === 'unbounded') return null;
-  const s = session(def, opts);
+  const s = sessionOver(def, times ?? sessionTimes(def, opts));
   return sql`(${s.active} AND ${s.first} < ${T_COL} - ${int64(sessionScanMs(def))} + ${s.gap})`;
 }
 
-function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
+/** A session feature's value from the window's in-scope event times, ascending. */
+export function sessionValue(def: TileFeature, times: Sql): Sql {
+  const s = sessionOver(def, times);
+  return def.aggregation === 'session_count' ? sql`if(${s.active}, ${s.n} - ${s.k} + 1, 0)` : sql`if(${s.active}, (${s.last} - ${s.first}) / 1000, NULL)`;
+}
+
+export function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
   const c = condition(def, opts);
   const empty = sql`countIf(${c}) = 0`;
   const scale = (): Sql => int64(def.value === undefined ? 1 : valueScale(def.value));
@@ -158,27 +185,26 @@ function tileExpression(def: TileFeature, opts: ExprOptions): Sql {
     case 'last_n': return lastN(def, c);
     case 'top_k': return topK(def, c);
     case 'recency': return sql`if(${empty}, NULL, (${T_COL} - maxIf(${timeColumn(def)}, ${c})) / 1000)`;
-    case 'session_count': {
-      const s = session(def, opts);
-      return sql`if(${s.active}, ${s.n} - ${s.k} + 1, 0)`;
-    }
-    case 'session_duration': {
-      const s = session(def, opts);
-      return sql`if(${s.active}, (${s.last} - ${s.first}) / 1000, NULL)`;
-    }
+    case 'session_count': case 'session_duration': return sessionValue(def, sessionTimes(def, opts));
   }
 }
 
 /** The served value of any feature (ratios from their inputs' expressions) at _T. */
 export function featureExpression(def: FeatureDefinition, opts: ExprOptions): Sql {
   if (!isRatio(def)) return tileExpression(def, opts);
-  const numDef = opts.lookup(def.numerator);
-  const denDef = opts.lookup(def.denominator);
+  return ratioExpression(def, opts.lookup, (input) => tileExpression(input, opts));
+}
+
+/** A ratio from its inputs' values (`value` gives each input's SQL: its expression or a column holding it). */
+export function ratioExpression(def: FeatureDefinition, lookup: (name: string) => FeatureDefinition, value: (input: TileFeature) => Sql): Sql {
+  if (!isRatio(def)) throw new Error(`${def.name}: not a ratio`);
+  const numDef = lookup(def.numerator);
+  const denDef = lookup(def.denominator);
   if (isRatio(numDef) || isRatio(denDef)) throw new Error(`${def.name}: ratio inputs must not be ratios`);
   const [nt, dt] = [outputType(numDef), outputType(denDef)];
   if (nt.list || dt.list) return sql`CAST(NULL AS Nullable(Float64))`; // a list is not a number: null, as the reference says
-  const num = tileExpression(numDef, opts);
-  const den = tileExpression(denDef, opts);
+  const num = value(numDef);
+  const den = value(denDef);
   if (!nt.nullable && !dt.nullable) return sql`if(${den} = 0, NULL, ${num} / ${den})`;
   return sql`if(isNull(${num}) OR isNull(${den}) OR ifNull(${den}, 0) = 0, NULL, assumeNotNull(${num}) / assumeNotNull(${den}))`;
 }

@@ -20,7 +20,11 @@ export interface OfflineFeatureOptions {
   registry?: Registry;
   /** config.events.maxFutureMs; only matters for ingestion-time features */
   maxFutureMs?: number;
-  /** label sets larger than this are staged in a temporary Memory table (default 2,000) */
+  /**
+   * label sets larger than this are staged in a temporary Memory table (default 100: the
+   * query names the labels once per feature group and per read of the events, and 18.16's
+   * analysis of a 1,750-tuple literal repeated that often did not finish in 2 minutes)
+   */
   stageAbove?: number;
   /**
    * labels per query (default 250,000): larger sets run as several queries, split by a hash
@@ -29,6 +33,8 @@ export interface OfflineFeatureOptions {
    */
   labelsPerQuery?: number;
   settings?: ClickHouseSettings;
+  /** see FeatureQueryOptions.rankedAboveMs (tests: force the ranked or the paired path) */
+  rankedAboveMs?: number;
   /** called after each query (metrics, logs, tests): how many labels, in which session mode */
   onQuery?: (info: { labels: number; sessions: 'bounded' | 'unbounded'; ms: number }) => void;
 }
@@ -53,9 +59,16 @@ export class OfflineFeatureError extends Error {
 type Row = Record<string, unknown> & { _lid: string | number; _flag: number | string };
 export type Label = LabelPair & { lid: number };
 
+const STAGE_ABOVE = 100;
+
 export const BASE_SETTINGS: ClickHouseSettings = {
   // Literal label sets can be large; 18.16's default max_query_size is 256 KiB.
   max_query_size: '67108864',
+  // The label set appears once per feature group and per read of the events (query.ts), a
+  // literal one as an array of up to stageAbove tuples: 18.16's 50,000-node AST limit is
+  // too small for that.
+  max_ast_elements: '10000000',
+  max_expanded_ast_elements: '10000000',
   // Unmatched labels must get default values (0, NULL, []), the features' empty values.
   join_use_nulls: 0,
 };
@@ -110,7 +123,7 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
   const Ts = pairs.map((p) => p.T);
   const minT = Ts.reduce((a, b) => Math.min(a, b));
   const maxT = Ts.reduce((a, b) => Math.max(a, b));
-  const staged = pairs.length > (options.stageAbove ?? 2_000) ? await stageLabels(client, db, pairs) : undefined;
+  const staged = pairs.length > (options.stageAbove ?? STAGE_ABOVE) ? await stageLabels(client, db, pairs) : undefined;
   try {
     const labels = staged?.labels ?? literalLabels(pairs);
     const chunks = Math.max(1, Math.ceil(pairs.length / (options.labelsPerQuery ?? 250_000)));
@@ -118,7 +131,7 @@ async function runQuery(client: ClickHouseClient, db: string, entity: Entity, pa
     for (let k = 0; k < chunks; k++) {
       const query = featureQuery({
         db, entity, defs, lookup: (n) => registry.get(n), labels: labelChunk(labels, chunks, k), minT, maxT, sessions,
-        maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs,
+        maxFutureMs: options.maxFutureMs ?? DEFAULT_EVENT_LIMITS.maxFutureMs, rankedAboveMs: options.rankedAboveMs,
       });
       const t0 = performance.now();
       const rows = await selectRows<Row>(client, query, { ...BASE_SETTINGS, ...options.settings });

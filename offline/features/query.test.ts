@@ -8,7 +8,8 @@ import { DEFAULT_CATALOG } from '../../core/features/catalog.js';
 import { createRegistry } from '../../core/features/registry.js';
 import { DAY, HOUR } from '../../core/windows.js';
 import { sql } from '../sql.js';
-import { featureQuery, type FeatureQueryOptions } from './query.js';
+import type { TileFeature } from '../../core/features/definition.js';
+import { featureGroups, featureQuery, type FeatureQueryOptions } from './query.js';
 import { floorSql, lookbackMs } from './expressions.js';
 import { literalLabels } from './offline-features.js';
 import { EXTRA_FEATURES } from './test-fixtures.js';
@@ -34,12 +35,25 @@ test('every catalog feature renders, per entity, in one statement that 18.16 can
 });
 
 test('time buckets only when the labels span more than the lookback, and never with ingestion time', () => {
-  const narrow = query('user', ['user_views_24h']);
-  const wide = query('user', ['user_views_24h'], { minT: T - 30 * DAY });
-  const ingest = query('user', ['user_views_24h', 'x_views_1h_ingest'], { minT: T - 30 * DAY });
+  // the paired path (a 24-hour count is ranked by default); an ingestion-time feature
+  // only shares its lookback class's join
+  const narrow = query('user', ['user_views_24h'], { rankedAboveMs: Number.POSITIVE_INFINITY });
+  const wide = query('user', ['user_views_24h'], { minT: T - 30 * DAY, rankedAboveMs: Number.POSITIVE_INFINITY });
+  const ingest = query('user', ['user_views_1h', 'x_views_1h_ingest'], { minT: T - 30 * DAY });
   assert.ok(!narrow.includes('_bk') && wide.includes('USING (_eid, _bk)') && !ingest.includes('_bk'));
   // an event is copied into the buckets of every T within the lookback after it
   assert.ok(wide.includes(`intDiv(_t + ${DAY + 5 * 60_000}, toInt64(${Math.ceil((DAY + 5 * 60_000) / 4)}))`));
+});
+
+test('features split into the ranked group and paired groups by lookback class', () => {
+  const groups = featureGroups(registry.forEntity('user').filter((d) => d.aggregation !== 'ratio') as TileFeature[], { sessions: 'bounded', lookup: (n) => registry.get(n) });
+  const names = groups.map((g) => `${g.kind}: ${g.tiles.map((d) => d.name).filter((n) => n.startsWith('user_')).join(' ')}`);
+  assert.ok(names[0]?.startsWith('ranked: user_views_24h'), names[0]);
+  assert.ok(names.includes('paired: user_views_10m_tumbling user_events_30m_hop_5m user_views_1h user_distinct_items_1h'), names.join('; '));
+  const text = query('user', ['user_last_5_items', 'user_views_1h']);
+  assert.ok(text.includes('arrayCumSum') && text.includes('ALL INNER JOIN'), 'one ranked and one paired group');
+  const unbounded = featureGroups([registry.get('user_session_events') as TileFeature], { sessions: 'unbounded', lookup: (n) => registry.get(n) });
+  assert.deepEqual(unbounded.map((g) => g.kind), ['paired'], 'unbounded sessions have no window bounds to rank');
 });
 
 test('the source reads only the range the windows can reach, with day-partition pruning', () => {

@@ -1,23 +1,26 @@
 // The point-in-time feature query: labels (id, entity, T) in, one row per label out with
-// every requested feature as of T (events strictly before T only: no leakage).
+// every requested feature as of T (events strictly before T only: no leakage). No ASOF
+// JOIN (18.16 has none), no window functions.
 //
-// One pass, no ASOF JOIN (18.16 has none), no window functions:
-//   deduplicated events of the labelled entities in [min T - lookback, max T)
-//     ALL INNER JOIN the labels USING (entity, time bucket)   (labels: the small, hashed side)
-//     WHERE t < T AND t >= T - lookback                        (the largest window of the set)
-//     GROUP BY label with one conditional aggregate per feature (countIf, sumIf,
-//     uniqExactIf, groupArrayIf + arraySort for last-N / top-K / sessions)
-//   then labels ANY LEFT JOIN that USING (label id): labels without events get the join's
-//   defaults, which are exactly the empty values (0, NULL, []).
-// Cost is the number of joined (event, label) pairs, so:
-// - labels and events also meet on a time bucket (B = lookback / 4; an event is copied into
-//   the buckets of every T it can matter to), so a label only meets events from about
-//   lookback + B before it, however long the span of all labels is;
-// - the label is grouped by a numeric id instead of (String, T).
-import type { Entity, FeatureDefinition } from '../../core/features/definition.js';
-import { ident, int64, join, sql, type Sql } from '../sql.js';
-import { featureExpression, lookbackMs, sessionFlag, T_COL, type ExprOptions } from './expressions.js';
-import { COL, sourceNeeds, sourceQuery, tileFeaturesOf } from './source.js';
+// Cost is what each feature's lookback makes it touch, so the features are split into
+// groups, each computed by its own subquery, and the groups' rows joined by label id:
+// - ranked (ranked.ts): every feature over event time with a bounded window and a lookback
+//   longer than RANKED_ABOVE_MS: running sums and ranks, cost per event and per label
+//   instead of per (event, label) pair;
+// - paired (paired.ts): the rest, by lookback class (the widest lookback of a group at
+//   most PAIRED_SPREAD times its narrowest), each a join of events and labels on a time
+//   bucket of its own lookback, so a 1-hour distinct count does not ride on a 7-day join.
+// Ratios are computed last, from their inputs' columns (which may come from two groups).
+// Labels a paired group has no row for get the LEFT JOIN defaults: 0, NULL, [] (the empty
+// values, join_use_nulls = 0).
+import type { Entity, FeatureDefinition, TileFeature } from '../../core/features/definition.js';
+import { isRatio } from '../../core/features/definition.js';
+import { HOUR } from '../../core/windows.js';
+import { ident, join, sql, type Sql } from '../sql.js';
+import { lookbackMs, ratioExpression, T_COL, type ExprOptions } from './expressions.js';
+import { maxLookback, pairedGroup } from './paired.js';
+import { isRankable, rankedGroup } from './ranked.js';
+import { sourceNeeds, sourceQuery, tileFeaturesOf } from './source.js';
 
 export interface FeatureQueryOptions {
   db: string;
@@ -32,6 +35,26 @@ export interface FeatureQueryOptions {
   sessions: ExprOptions['sessions'];
   /** config.events.maxFutureMs: bounds event_time given ingest_time (ingestion-time features) */
   maxFutureMs: number;
+  /**
+   * the deduplicated events, when staged by the caller (a SELECT from a table filled with
+   * featureSource(...) of the same options): every group reads it instead of re-reading
+   * and re-deduplicating the events table (a superset of a group's range changes no value)
+   */
+  source?: Sql;
+  /** rankable features with a longer lookback take the ranked path (default RANKED_ABOVE_MS; tests force either path) */
+  rankedAboveMs?: number;
+}
+
+/** What a group's subquery needs. */
+export interface GroupInput {
+  db: string;
+  entity: Entity;
+  labels: Sql;
+  minT: number;
+  maxT: number;
+  maxFutureMs: number;
+  opts: ExprOptions;
+  source?: Sql;
 }
 
 export const LABEL_KEY = sql`_lid`;
@@ -39,14 +62,48 @@ export const LABEL_ID = sql`_eid`;
 export const LABEL_T = T_COL;
 /** UInt8 column: 1 when a session feature of the row must be recomputed with sessions 'unbounded' */
 export const FLAG = sql`_flag`;
-const BUCKET = sql`_bk`;
-/** Buckets per lookback: more means fewer wasted pairs but more copies of each event. */
-const BUCKETS_PER_LOOKBACK = 4;
+/**
+ * Rankable features with a longer lookback take the ranked path. A paired label meets
+ * ~1.25 x lookback of its entity's events; a ranked label copies its entity's sorted
+ * arrays (every event of the widest lookback) and slices them. Measured on the catalog
+ * (BENCHMARKS.md "Jobs"): the 1-hour windows are slightly faster paired, the 24-hour and
+ * 7-day ones several times faster ranked.
+ */
+export const RANKED_ABOVE_MS = 3 * HOUR;
+/** A paired group's widest lookback is at most this many times its narrowest. */
+const PAIRED_SPREAD = 4;
 
-/** The largest lookback on one time basis; null = unbounded; undefined = no feature on it. */
-function maxLookback(values: readonly (number | null)[]): number | null | undefined {
-  if (values.length === 0) return undefined;
-  return values.includes(null) ? null : Math.max(...(values as number[]));
+export interface FeatureGroup {
+  kind: 'ranked' | 'paired';
+  tiles: TileFeature[];
+}
+
+/** The tile features behind the request, split into ranked and paired-by-lookback groups. */
+export function featureGroups(tiles: readonly TileFeature[], opts: ExprOptions, rankedAboveMs = RANKED_ABOVE_MS): FeatureGroup[] {
+  const lb = (d: TileFeature): number => lookbackMs(d, opts) ?? Number.POSITIVE_INFINITY;
+  const ranked = tiles.filter((d) => isRankable(d, opts) && lb(d) > rankedAboveMs);
+  const paired = tiles.filter((d) => !ranked.includes(d)).sort((a, b) => lb(a) - lb(b));
+  const groups: FeatureGroup[] = ranked.length > 0 ? [{ kind: 'ranked', tiles: ranked }] : [];
+  let narrowest = 0;
+  for (const d of paired) {
+    const last = groups.at(-1);
+    if (last?.kind === 'paired' && lb(d) <= narrowest * PAIRED_SPREAD) last.tiles.push(d);
+    else {
+      groups.push({ kind: 'paired', tiles: [d] });
+      narrowest = lb(d);
+    }
+  }
+  return groups;
+}
+
+/** The deduplicated events every group of featureQuery(o) reads, for the caller to stage once (o.source). */
+export function featureSource(o: FeatureQueryOptions): Sql {
+  const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup };
+  const tiles = tileFeaturesOf(o.defs, o.lookup);
+  const widest = maxLookback(tiles.map((d) => lookbackMs(d, opts))) ?? null;
+  return sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT _eid FROM (${o.labels})`, {
+    from: widest === null ? null : o.minT - widest, to: o.maxT, maxFutureMs: o.maxFutureMs,
+  });
 }
 
 export function featureQuery(o: FeatureQueryOptions): Sql {
@@ -56,49 +113,26 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
   }
   const opts: ExprOptions = { sessions: o.sessions, lookup: o.lookup };
   const tiles = tileFeaturesOf(o.defs, o.lookup);
-  const byEvent = maxLookback(tiles.filter((d) => (d.time ?? 'event') === 'event').map((d) => lookbackMs(d, opts)));
-  const byIngest = maxLookback(tiles.filter((d) => d.time === 'ingestion').map((d) => lookbackMs(d, opts)));
-  const widest = maxLookback([byEvent, byIngest].filter((x): x is number | null => x !== undefined)) ?? null;
+  const column = (def: TileFeature): Sql => ident(`_f${tiles.indexOf(def)}`);
+  const input: GroupInput = { db: o.db, entity: o.entity, labels: o.labels, minT: o.minT, maxT: o.maxT, maxFutureMs: o.maxFutureMs, opts, ...(o.source === undefined ? {} : { source: o.source }) };
 
-  const within = (t: Sql, lb: number | null): Sql => (lb === null ? sql`${t} < ${LABEL_T}` : sql`${t} < ${LABEL_T} AND ${t} >= ${LABEL_T} - ${int64(lb)}`);
-  const conditions: Sql[] = [];
-  if (byEvent !== undefined) conditions.push(within(COL.t, byEvent));
-  if (byIngest !== undefined) conditions.push(within(COL.it, byIngest));
-  const where = conditions.length === 1 ? (conditions[0] as Sql) : sql`(${join(conditions, sql`) OR (`)})`;
-
-  const aggregates = o.defs.map((def) => sql`${featureExpression(def, opts)} AS ${ident(def.name)}`);
-  const flags = tiles.map((d) => sessionFlag(d, opts)).filter((f): f is Sql => f !== null);
-  const flag = flags.length === 0 ? sql`toUInt8(0)` : sql`toUInt8(${join(flags, sql` OR `)})`;
-
-  // Buckets only pay off when the labels span more than the lookback (event time only:
-  // ingest_time is not bounded by event_time from above).
-  const bucketMs = byIngest === undefined && widest !== null && o.maxT - o.minT > widest
-    ? Math.ceil(widest / BUCKETS_PER_LOOKBACK) : null;
-  const source = sourceQuery(o.db, sourceNeeds(o.entity, tiles), sql`SELECT ${LABEL_ID} FROM (${o.labels})`, {
-    from: widest === null ? null : o.minT - widest,
-    to: o.maxT,
-    maxFutureMs: o.maxFutureMs,
+  // labels ANY LEFT JOIN group 0 ANY LEFT JOIN group 1 ..., nested (18.16 joins once per SELECT)
+  let rows = sql`SELECT ${LABEL_KEY} FROM (${o.labels})`;
+  const columns: Sql[] = [LABEL_KEY];
+  const flags: Sql[] = [];
+  featureGroups(tiles, opts, o.rankedAboveMs).forEach((g, i) => {
+    const flag = ident(`_flag${i}`);
+    const sub = g.kind === 'ranked' ? rankedGroup(input, g.tiles, column, flag) : pairedGroup(input, g.tiles, column, flag);
+    columns.push(...g.tiles.map(column), flag);
+    flags.push(flag);
+    rows = sql`SELECT ${join(columns)} FROM (${rows}) ANY LEFT JOIN (${sub}) USING ${LABEL_KEY}`;
   });
-  const labelCols = [LABEL_KEY, LABEL_ID, LABEL_T];
-  let events = source;
-  let joinKey = LABEL_ID;
-  if (bucketMs !== null && widest !== null) {
-    const B = sql`toInt64(${int64(bucketMs)})`;
-    const first = sql`intDiv(${COL.t}, ${B})`;
-    events = sql`SELECT *, arrayJoin(arrayMap(_k -> toInt64(${first} + _k), range(toUInt64(intDiv(${COL.t} + ${int64(widest)}, ${B}) - ${first} + 1)))) AS ${BUCKET}
-FROM (${source})`;
-    labelCols.push(sql`toInt64(intDiv(${LABEL_T}, ${B})) AS ${BUCKET}`);
-    joinKey = sql`${LABEL_ID}, ${BUCKET}`;
-  }
-
-  return sql`SELECT ${LABEL_KEY}, ${join(o.defs.map((def) => ident(def.name)))}, ${FLAG}
-FROM (SELECT ${LABEL_KEY} FROM (${o.labels}))
-ANY LEFT JOIN
-(
-  SELECT ${LABEL_KEY}, ${join(aggregates, sql`,\n    `)}, ${flag} AS ${FLAG}
-  FROM (${events})
-  ALL INNER JOIN (SELECT ${join(labelCols)} FROM (${o.labels})) USING (${joinKey})
-  WHERE ${where}
-  GROUP BY ${LABEL_KEY}, ${LABEL_T}
-) USING ${LABEL_KEY}`;
+  const byName = (name: string): TileFeature => tiles.find((t) => t.name === name) as TileFeature;
+  const values = o.defs.map((def) => {
+    const value = isRatio(def) ? ratioExpression(def, o.lookup, (input) => column(byName(input.name))) : column(byName(def.name));
+    return sql`${value} AS ${ident(def.name)}`;
+  });
+  const flag = flags.length === 0 ? sql`toUInt8(0)` : sql`toUInt8(${join(flags, sql` OR `)})`;
+  return sql`SELECT ${LABEL_KEY}, ${join(values)}, ${flag} AS ${FLAG}
+FROM (${rows})`;
 }

@@ -15,7 +15,7 @@ import { describeLabelsTable } from '../labels.js';
 import { execute, selectRows } from '../query.js';
 import { columnType, ident, join, sql, str, table, uint64, type Sql } from '../sql.js';
 import { BASE_SETTINGS } from '../features/offline-features.js';
-import { featureQuery } from '../features/query.js';
+import { featureQuery, featureSource, type FeatureQueryOptions } from '../features/query.js';
 
 export class TrainingDatasetError extends Error {
   override name = 'TrainingDatasetError';
@@ -129,13 +129,16 @@ interface ChunkSpec {
 /**
  * One chunk, entirely inside ClickHouse (values never pass through text, so floats stay
  * bit-exact; 18.16 parses inserted float text with up to 1 ulp of error): the chunk's
- * labels numbered in a Memory table, the feature query (bounded session lookback) into a
- * second one, the rare labels it flags recomputed with unbounded sessions into a third,
- * then ONE INSERT ... SELECT joining labels and values (one block, so all or nothing).
+ * labels numbered in a Memory table, their deduplicated events in a second one (every
+ * feature group reads them; deduplicating them once per group was a third of the query),
+ * the feature query (bounded session lookback) into a third, the rare labels it flags
+ * recomputed with unbounded sessions into a fourth, then ONE INSERT ... SELECT joining
+ * labels and values (one block, so all or nothing).
  */
 async function insertChunk(deps: TrainingDatasetDeps, c: ChunkSpec): Promise<number> {
   const tag = randomBytes(5).toString('hex');
   const stage = table(deps.database, `_tessera_ds_${tag}_labels`);
+  const events = table(deps.database, `_tessera_ds_${tag}_events`);
   const bounded = table(deps.database, `_tessera_ds_${tag}_values`);
   const fixed = table(deps.database, `_tessera_ds_${tag}_fixed`);
   const settings = { ...BASE_SETTINGS, max_execution_time: 3600 };
@@ -148,20 +151,23 @@ async function insertChunk(deps: TrainingDatasetDeps, c: ChunkSpec): Promise<num
     const [span] = await selectRows<{ n: string; lo: string; hi: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n, toString(min(_T)) AS lo, toString(max(_T)) AS hi FROM ${stage}`);
     const n = Number(span?.n ?? 0);
     if (n === 0) return 0;
-    const query = (labels: Sql, sessions: 'bounded' | 'unbounded') => featureQuery({
+    const options = (labels: Sql, sessions: 'bounded' | 'unbounded'): FeatureQueryOptions => ({
       db: deps.database, entity: c.entity, defs: c.defs, lookup, labels, minT: Number(span?.lo), maxT: Number(span?.hi), sessions, maxFutureMs: deps.maxFutureMs,
     });
-    await execute(deps.clickhouse, sql`CREATE TABLE ${bounded} ENGINE = Memory AS ${query(sql`SELECT _lid, _eid, _T FROM ${stage}`, 'bounded')}`, settings);
+    const all = options(sql`SELECT _lid, _eid, _T FROM ${stage}`, 'bounded');
+    await execute(deps.clickhouse, sql`CREATE TABLE ${events} ENGINE = Memory AS ${featureSource(all)}`, settings);
+    await execute(deps.clickhouse, sql`CREATE TABLE ${bounded} ENGINE = Memory AS ${featureQuery({ ...all, source: sql`SELECT * FROM ${events}` })}`, settings);
     const [flagged] = await selectRows<{ n: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n FROM ${bounded} WHERE _flag = 1`);
     let values = sql`SELECT _lid, ${features} FROM ${bounded}`;
     if (Number(flagged?.n ?? 0) > 0) {
-      await execute(deps.clickhouse, sql`CREATE TABLE ${fixed} ENGINE = Memory AS ${query(sql`SELECT _lid, _eid, _T FROM ${stage} WHERE _lid IN (SELECT _lid FROM ${bounded} WHERE _flag = 1)`, 'unbounded')}`, settings);
+      const labels = sql`SELECT _lid, _eid, _T FROM ${stage} WHERE _lid IN (SELECT _lid FROM ${bounded} WHERE _flag = 1)`;
+      await execute(deps.clickhouse, sql`CREATE TABLE ${fixed} ENGINE = Memory AS ${featureQuery(options(labels, 'unbounded'))}`, settings);
       values = sql`SELECT _lid, ${features} FROM ${bounded} WHERE _flag = 0 UNION ALL SELECT _lid, ${features} FROM ${fixed}`;
     }
     await execute(deps.clickhouse, sql`INSERT INTO ${c.outRef} (${join(c.labelColumns.map((x) => ident(x)))}, ${features})
       SELECT ${join(c.labelColumns.map((x) => ident(x)))}, ${features} FROM ${stage} ANY LEFT JOIN (${values}) USING _lid`, settings);
     return n;
   } finally {
-    for (const t of [stage, bounded, fixed]) await execute(deps.clickhouse, sql`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
+    for (const t of [stage, events, bounded, fixed]) await execute(deps.clickhouse, sql`DROP TABLE IF EXISTS ${t}`).catch(() => undefined);
   }
 }
