@@ -43,6 +43,12 @@ export interface FeatureQueryOptions {
   source?: Sql;
   /** rankable features with a longer lookback take the ranked path (default RANKED_ABOVE_MS; tests force either path) */
   rankedAboveMs?: number;
+  /**
+   * 'split' (default): ranked and paired-by-lookback groups, for many labels; 'single': every
+   * feature in ONE paired join over the widest lookback, for a few labels (a past-T API read,
+   * a skew sample), where reading the events once beats splitting the work
+   */
+  grouping?: 'split' | 'single';
 }
 
 /** What a group's subquery needs. */
@@ -120,7 +126,8 @@ export function featureQuery(o: FeatureQueryOptions): Sql {
   let rows = sql`SELECT ${LABEL_KEY} FROM (${o.labels})`;
   const columns: Sql[] = [LABEL_KEY];
   const flags: Sql[] = [];
-  featureGroups(tiles, opts, o.rankedAboveMs).forEach((g, i) => {
+  const groups = o.grouping === 'single' ? [{ kind: 'paired' as const, tiles: [...tiles] }] : featureGroups(tiles, opts, o.rankedAboveMs);
+  groups.forEach((g, i) => {
     const flag = ident(`_flag${i}`);
     const sub = g.kind === 'ranked' ? rankedGroup(input, g.tiles, column, flag) : pairedGroup(input, g.tiles, column, flag);
     columns.push(...g.tiles.map(column), flag);

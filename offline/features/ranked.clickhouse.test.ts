@@ -60,9 +60,11 @@ test('ranked and paired paths equal the reference at equal timestamps, window bo
   for (const entity of ['user', 'item'] as const) {
     const names = registry.forEntity(entity).map((d) => d.name);
     const pairs: LabelPair[] = Ts.flatMap((T) => ids[entity].map((id) => ({ id, T })));
-    // every rankable feature ranked, the default split, every feature paired
-    for (const rankedAboveMs of [-1, undefined, Number.POSITIVE_INFINITY]) {
-      const rows = await offlineFeaturesAt(ch, t.db, entity, pairs, names, { registry, ...(rankedAboveMs === undefined ? {} : { rankedAboveMs }) });
+    // every rankable feature ranked, the default split (many labels), every feature paired
+    // by lookback, and the one join a few labels get by default
+    const paths = [{ rankedAboveMs: -1 }, { grouping: 'split' as const }, { rankedAboveMs: Number.POSITIVE_INFINITY }, { grouping: 'single' as const }, {}];
+    for (const path of paths) {
+      const rows = await offlineFeaturesAt(ch, t.db, entity, pairs, names, { registry, ...path });
       assertMatchesReference(rows, entity, registry.features, own, names, stats);
       if (entity === 'user') {
         const burst = rows.find((r) => r.id === 'burst' && r.T === T0 + 1);
