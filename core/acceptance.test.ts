@@ -136,3 +136,19 @@ test('admitBatch with a stored state between batches equals one pass (the worker
     }
   }), { numRuns: 1000 });
 });
+
+test('serialisation is the plain rendering: JSON of [1, max, id, delta, ...] sorted by (delta, id)', () => {
+  const plain = (st: AcceptanceState): string => {
+    const max = st.maxEventTime;
+    if (max === null) return '[1]';
+    const entries = [...st.ids].map(([id, t]) => [id, max - t] as const).sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return JSON.stringify([1, max, ...entries.flat()]);
+  };
+  const id = fc.oneof(fc.string({ maxLength: 6 }), fc.string({ unit: 'grapheme', maxLength: 4 }), fc.constantFrom('"', '\\', '\u2028', '😀', '\n'));
+  fc.assert(fc.property(fc.array(fc.tuple(id, fc.integer({ min: -5, max: 30 })), { maxLength: 60 }), (pairs) => {
+    const st = emptyAcceptanceState();
+    for (const [x, at] of pairs) admit(st, e(x, at * MINUTE / 3), L);
+    compactAcceptanceState(st);
+    assert.equal(serializeAcceptanceState(st), plain(st));
+  }), { numRuns: 1000 });
+});
