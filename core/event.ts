@@ -5,7 +5,9 @@
 // ClickEvent or a machine-readable RejectReason, and never throws, whatever the input.
 //
 // Decisions, pinned by core/event.test.ts:
-// - Lengths count UTF-16 code units (JavaScript `.length`).
+// - Lengths count UTF-16 code units (JavaScript `.length`); but zod 4's `.max()` on the
+//   schema's strings counts code points (see event-fast-path.ts), so ids and optional
+//   strings of astral characters get up to twice the units. Attribute keys count units.
 // - Identifier-like strings (event_id, user_id, session_id, item_id, category, brand,
 //   attribute keys) must not contain control characters (C0, DEL, C1) and must be
 //   well-formed Unicode (no lone surrogates); such events are rejected, not cleaned,
