@@ -1,9 +1,13 @@
 // Prometheus metrics of the API (prom-client), on their own registry so several servers
 // (tests) can live in one process. Served at /metrics by plugins/use-metrics.ts.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
+/** What the tile-cache gauges report when scraped (store/tile-cache.ts). */
+export interface TileCacheSize { size: number; bytes: number }
+
+export function createApiMetrics(options: { defaultMetrics?: boolean; tileCache?: TileCacheSize } = {}) {
   const registry = new Registry();
+  const cache = options.tileCache;
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'tessera_api_' });
   return {
     registry,
@@ -42,6 +46,24 @@ export function createApiMetrics(options: { defaultMetrics?: boolean } = {}) {
       help: 'Authenticated GraphQL operations, by API key name and operation type',
       labelNames: ['key', 'operation'] as const,
       registers: [registry],
+    }),
+    tileCacheLookups: new Counter({
+      name: 'tessera_api_tile_cache_lookups_total',
+      help: 'Entity reads by the API tile cache outcome: hit (Redis said unchanged), stale (cached, changed), cold (not cached)',
+      labelNames: ['entity', 'result'] as const,
+      registers: [registry],
+    }),
+    tileCacheEntries: new Gauge({
+      name: 'tessera_api_tile_cache_entries',
+      help: 'Entities whose decoded tiles the API keeps',
+      registers: [registry],
+      collect() { this.set(cache?.size ?? 0); },
+    }),
+    tileCacheBytes: new Gauge({
+      name: 'tessera_api_tile_cache_bytes',
+      help: 'Approximate heap bytes of the decoded tiles the API keeps',
+      registers: [registry],
+      collect() { this.set(cache?.bytes ?? 0); },
     }),
   };
 }

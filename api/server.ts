@@ -13,6 +13,7 @@ import { childLogger } from '../config/logger.js';
 import { createRegistry, type Registry } from '../core/features/registry.js';
 import { createClickHouse } from '../offline/clickhouse-client.js';
 import { FeatureReader } from '../store/reader.js';
+import { TileCache } from '../store/tile-cache.js';
 import { checkProductionKeys, DEVELOPMENT_KEYS, parseApiKeys, type KeyRing } from './auth.js';
 import type { ApiContext } from './context.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
@@ -100,7 +101,9 @@ export function createApi(options: CreateApiOptions): Api {
   const keys = parseApiKeys(config.api.keys);
   if (!development) checkProductionKeys(keys);
   const registry = options.registry ?? createRegistry({ latenessMs: config.events.allowedLatenessMs });
-  const metrics = createApiMetrics();
+  // Created even when off (0 bounds), so the gauges always have a source.
+  const tileCache = new TileCache({ ...config.api.tileCache, onLookup: (entity, result) => metrics.tileCacheLookups.inc({ entity, result }) });
+  const metrics = createApiMetrics({ tileCache });
 
   const ownRedis = options.redis === undefined;
   const redis = options.redis ?? createApiRedis(config, limits.redisCommandTimeoutMs);
@@ -110,7 +113,7 @@ export function createApi(options: CreateApiOptions): Api {
     registry, maxFutureMs: config.events.maxFutureMs, timeoutMs: limits.requestTimeoutMs,
     onQuery: (q) => metrics.offlineQueries.observe(q.ms / 1000),
   });
-  const online = options.online ?? new FeatureReader(redis, options.prefix ?? config.redis.prefix, registry);
+  const online = options.online ?? new FeatureReader(redis, options.prefix ?? config.redis.prefix, registry, { cache: tileCache });
   const service = new FeatureService({
     registry, online, offline, metrics, now: options.now, maxFutureMs: config.events.maxFutureMs,
     ensureOnline: options.online ? undefined : () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),

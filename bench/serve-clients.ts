@@ -29,6 +29,19 @@ export function requestSequence(n: number, users: string[], items: string[], see
   });
 }
 
+/**
+ * One request per user, the items spread over them (all covered): read once before the
+ * runs so an API that keeps decoded tiles (store/tile-cache.ts) is measured hot.
+ */
+export function primingRequests(users: readonly string[], items: readonly string[], shape: ShapeName): Request[] {
+  const per = shape === 'user' ? 0 : Math.min(ITEMS_PER_REQUEST, items.length);
+  const n = Math.max(users.length, per === 0 ? 0 : Math.ceil(items.length / per));
+  return Array.from({ length: n }, (_, k) => ({
+    user: users[k % users.length] as string,
+    items: Array.from({ length: per }, (_, j) => items[(k * per + j) % items.length] as string),
+  }));
+}
+
 const ROW = '{ id asOf source values }';
 const QUERIES: Record<ShapeName, string> = {
   user: `query User($u: [String!]!, $un: [String!]!) { features(entity: "user", ids: $u, names: $un) ${ROW} }`,

@@ -69,7 +69,7 @@ export function formatServe(r: ServeResult): string {
   const fmt = (row: string[]) => `| ${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   lines.push(fmt(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(fmt));
   lines.push('');
-  lines.push('unloaded, one request at a time: raw HGETALL pipeline / raw read-tiles pipeline / FeatureReader.read (read-tiles + decode + evaluate) / API over HTTP');
+  lines.push('unloaded, one request at a time: raw HGETALL pipeline / raw read-tiles pipeline / FeatureReader.read without a tile cache (read-tiles + decode + evaluate) / API over HTTP (tile cache hot)');
   for (const shape of SHAPES) {
     const b = r.breakdown[shape];
     if (b) lines.push(`  ${shape}: p50 ${b.rawRedisP50} / ${b.rawScriptP50} / ${b.readerP50} / ${b.apiP50} ms; CPU per request ${b.rawCpuMs} / ${b.rawScriptCpuMs} / ${b.readerCpuMs} / ${b.apiCpuMs} ms (bench process x3, API process)`);

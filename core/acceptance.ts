@@ -28,10 +28,11 @@ export interface AcceptanceState {
   ids: Map<string, number>;
   /**
    * Set by admit() once ids may hold stale entries: the lateness L they are stale by, and
-   * the size of ids above which admit() evicts them. Undefined: ids holds no stale id.
-   * Cleared by serializeAcceptanceState, which evicts first.
+   * the size of ids above which admit() evicts them. Absent: ids holds no stale id.
+   * Removed by compactAcceptanceState (serializing compacts), so a compacted state is
+   * just { maxEventTime, ids }, deep-equal to a parsed or hand-built one.
    */
-  eviction?: { latenessMs: number; evictAt: number } | undefined;
+  eviction?: { latenessMs: number; evictAt: number };
 }
 
 /** The two reasons of the event contract's vocabulary that acceptance decides. */
@@ -39,12 +40,17 @@ export type AcceptanceRejectReason = Extract<RejectReason, 'late' | 'duplicate'>
 export type Verdict = { accepted: true } | { accepted: false; reason: AcceptanceRejectReason };
 
 export function emptyAcceptanceState(): AcceptanceState {
-  return { maxEventTime: null, ids: new Map(), eviction: undefined };
+  return { maxEventTime: null, ids: new Map() };
 }
 
+/** A copy as judge() sees it: the live ids only, no stale ones and no eviction bookkeeping. */
 export function cloneAcceptanceState(state: AcceptanceState): AcceptanceState {
-  const e = state.eviction;
-  return { maxEventTime: state.maxEventTime, ids: new Map(state.ids), eviction: e === undefined ? undefined : { ...e } };
+  const { maxEventTime: max, eviction: e } = state;
+  if (e === undefined || max === null) return { maxEventTime: max, ids: new Map(state.ids) };
+  const horizon = max - e.latenessMs;
+  const ids = new Map<string, number>();
+  for (const [id, time] of state.ids) if (time >= horizon) ids.set(id, time);
+  return { maxEventTime: max, ids };
 }
 
 /** Evict when ids holds more than twice what it kept, and not for small maps. */
@@ -58,7 +64,7 @@ export function compactAcceptanceState(state: AcceptanceState): void {
   const e = state.eviction;
   if (e === undefined) return;
   evictStale(state, e.latenessMs);
-  state.eviction = undefined;
+  delete state.eviction;
 }
 
 function evictStale(state: AcceptanceState, latenessMs: number): void {
@@ -168,5 +174,5 @@ export function parseAcceptanceState(text: string): AcceptanceState {
     if (typeof id !== 'string' || !Number.isSafeInteger(delta) || (delta as number) < 0) throw new AcceptanceStateError('malformed acceptance state entry');
     ids.set(id, (max as number) - (delta as number));
   }
-  return { maxEventTime: max as number, ids, eviction: undefined };
+  return { maxEventTime: max as number, ids };
 }

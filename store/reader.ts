@@ -3,6 +3,11 @@
 // store/lua/read-tiles.lua, which returns each of the entity's tile hashes packed into one
 // string). Values are exact or the result says which features Redis cannot answer exactly
 // at T (the caller then asks ClickHouse).
+//
+// With a TileCache (the API's), each script call also carries the versions of the tiles
+// cached for that entity, and the script answers "unchanged" instead of the tiles when
+// they still match: the cached tiles are used only on that answer, from this very call, so
+// every reading is exactly what an uncached read at the same moment would give.
 import type { Redis } from 'ioredis';
 import { decodePacked, TileCodecError, type TileSet } from '../core/codec.js';
 import { evaluateMany } from '../core/evaluate.js';
@@ -10,6 +15,7 @@ import { isRatio, type Entity, type FeatureDefinition, type FeatureValue } from 
 import type { Registry } from '../core/features/registry.js';
 import { KeySpace } from './keys.js';
 import { callScript, registerScripts, SCRIPTS } from './scripts.js';
+import { approximateBytes, type EntityTiles, type TileCache } from './tile-cache.js';
 
 export interface EntityReading {
   id: string;
@@ -19,18 +25,21 @@ export interface EntityReading {
   inexact: string[];
 }
 
-/** One entity's tiles as read: decoded tiles, eviction clocks by tile size, and whether any key exists. */
-interface EntityTiles {
-  tiles: TileSet;
-  clocks: Map<number, number>;
-  anyKey: boolean;
+/** read-tiles.lua's answer when the caller's versions are current */
+const UNCHANGED = 1;
+
+export interface FeatureReaderOptions {
+  /** decoded tiles of recently read entities, revalidated on every read (the API's) */
+  cache?: TileCache;
 }
 
 export class FeatureReader {
   private readonly keys: KeySpace;
+  private readonly cache: TileCache | undefined;
 
-  constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
+  constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry, options: FeatureReaderOptions = {}) {
     this.keys = new KeySpace(prefix);
+    this.cache = options.cache?.enabled === true ? options.cache : undefined;
     registerScripts(redis);
   }
 
@@ -56,15 +65,39 @@ export class FeatureReader {
     const defs = names.map((n) => this.registry.get(n));
     for (const d of defs) if (d.entity !== entity) throw new RangeError(`feature ${d.name} is a ${d.entity} feature, not ${entity}`);
     const sizes = this.tileSizesFor(defs);
+    const cache = this.cache;
+    // The entries whose versions go with this request: an "unchanged" answer vouches for
+    // exactly these objects, whatever other requests store meanwhile.
+    const cacheKeys = cache ? ids.map((id) => `${this.keys.base}:${this.keys.tag(entity, id)}:${sizes.join(',')}`) : [];
+    const cached = cache ? cacheKeys.map((k) => cache.peek(k)) : [];
     const pipe = this.redis.pipeline();
-    for (const id of ids) callScript(pipe, SCRIPTS.readTiles, sizes.map((size) => this.keys.tiles(entity, id, size)), []);
+    ids.forEach((id, i) => {
+      callScript(pipe, SCRIPTS.readTiles, sizes.map((size) => this.keys.tiles(entity, id, size)), [...(cached[i]?.versions ?? [])]);
+    });
     const replies = (await pipe.exec()) ?? [];
     const retention = Math.max(0, ...names.map((n) => this.registry.retentionMs(n)));
 
     return ids.map((id, i) => {
       const [err, reply] = replies[i] ?? [new Error('missing reply'), null];
       if (err) throw err;
-      const read = unpack(reply, sizes, id);
+      let read: EntityTiles;
+      const entry = cached[i];
+      if (reply === UNCHANGED) {
+        if (entry === undefined || cache === undefined) throw new TileCodecError(`read-tiles: "unchanged" for ${JSON.stringify(id)}, which was not cached`);
+        cache.touch(cacheKeys[i] as string, entry);
+        cache.lookedUp(entity, 'hit');
+        read = entry;
+      } else {
+        const fresh = unpack(reply, sizes, id);
+        if (cache !== undefined) {
+          cache.lookedUp(entity, entry === undefined ? 'cold' : 'stale');
+          const key = cacheKeys[i] as string;
+          // Entities without any tiles are not kept: nothing to save, and they would push out real ones.
+          if (fresh.versions !== undefined && fresh.anyKey) cache.set(key, { ...fresh, versions: fresh.versions });
+          else cache.delete(key);
+        }
+        read = fresh;
+      }
       const reading: EntityReading = { id, values: {}, inexact: [] };
       // No key: either no events ever, or all expired by wall-clock TTL; only a recent T is safe.
       if (!read.anyKey && T < wallNow - retention) {
@@ -82,21 +115,36 @@ export class FeatureReader {
   }
 }
 
-/** Decodes one read-tiles reply: per tile size, a field count and the packed fields. */
-function unpack(reply: unknown, sizes: readonly number[], id: string): EntityTiles {
+/**
+ * Decodes one read-tiles reply: per tile size, a field count and the packed fields. The
+ * result has versions (and can be cached) when every existing hash had one: a hash written
+ * before writers set _v cannot be revalidated.
+ */
+function unpack(reply: unknown, sizes: readonly number[], id: string): EntityTiles & { versions?: string[]; bytes: number } {
   if (!Array.isArray(reply) || reply.length !== 2 * sizes.length) throw new TileCodecError(`read-tiles: unexpected reply for ${JSON.stringify(id)}`);
-  const out: EntityTiles = { tiles: new Map(), clocks: new Map(), anyKey: false };
+  const tiles: TileSet = new Map();
+  const clocks = new Map<number, number>();
+  const versions: string[] = [];
+  let anyKey = false;
+  let versioned = true;
+  let chars = 0;
   sizes.forEach((size, j) => {
     const count = reply[2 * j] as unknown;
     const packed = reply[2 * j + 1] as unknown;
     if (typeof count !== 'number' || typeof packed !== 'string') throw new TileCodecError(`read-tiles: unexpected reply for ${JSON.stringify(id)}`);
+    versions.push('');
     if (count === 0) return;
-    const lines = decodePacked(packed, size, out.tiles, (field, value) => {
-      if (field === '_hi') out.anyKey = true;
+    chars += packed.length;
+    let version: string | undefined;
+    const lines = decodePacked(packed, size, tiles, (field, value) => {
+      if (field === '_hi') anyKey = true;
       // Eviction clock: tiles expiring after it are guaranteed complete (store/lua/apply-entity.lua).
-      else if (field === '_evc') out.clocks.set(size, Number(value));
+      else if (field === '_evc') clocks.set(size, Number(value));
+      else if (field === '_v') version = value;
     });
+    if (version === undefined || version === '') versioned = false;
+    else versions[j] = version;
     if (lines !== count) throw new TileCodecError(`read-tiles: ${JSON.stringify(id)}, tile size ${size}: ${lines} lines for ${count} fields and values (a field or value holds a newline)`);
   });
-  return out;
+  return { tiles, clocks, anyKey, versions: versioned ? versions : undefined, bytes: approximateBytes(chars) };
 }

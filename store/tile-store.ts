@@ -1,6 +1,7 @@
 // The online store's write side: per-entity markers and acceptance state in, atomic
 // per-entity tile writes out (store/lua/apply-entity.lua). One pipeline per call, so a
 // batch costs a fixed number of round trips whatever the number of entities.
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
 import type { HashEviction } from '../core/backfill.js';
@@ -47,6 +48,13 @@ export class TileStore {
   readonly keys: KeySpace;
   private readonly metaTtlMs: number;
   private readonly ttlByTileMs = new Map<string, number>();
+  /**
+   * Tile-hash versions (field _v, read by the API's tile cache through read-tiles.lua):
+   * 96 random bits per TileStore plus a counter, so a version never repeats, also after
+   * the hash was deleted or expired and is written again by another process.
+   */
+  private readonly runId = randomBytes(12).toString('base64url');
+  private written = 0;
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
     this.keys = new KeySpace(prefix);
@@ -125,6 +133,7 @@ export class TileStore {
 
   private queueScript(pipe: ReturnType<Redis['pipeline']>, entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[], clear?: ReplaceWrite['clear']): void {
     const keys = [this.keys.meta(entity, id)];
+    argv.push(`${this.runId}.${(this.written++).toString(36)}`);
     for (const t of tiles) {
       keys.push(this.keys.tiles(entity, id, t.tileMs), this.keys.tileIndex(entity, id, t.tileMs));
       argv.push(String(this.ttlByTileMs.get(`${entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));

@@ -99,7 +99,7 @@ export function registerJobs(program: Command): void {
       try {
         const job = await queue.getJob(id);
         if (job === undefined || job === null) throw new CliInputError(`no job ${JSON.stringify(id)} (finished jobs are kept 7 days, failed ones 30)`);
-        console.log(JSON.stringify({ ...(await viewOf(job)), progressDetail: job.progress, input: job.data.input }, null, 2));
+        console.log(JSON.stringify({ ...(await viewOf(job, () => queue.getJob(id))), progressDetail: job.progress, input: job.data.input }, null, 2));
       } finally {
         await queue.close();
         connection.disconnect();

@@ -42,7 +42,7 @@ export async function runJob(config: Config, kind: JobKind, input: unknown, labe
       for (;;) {
         const fresh = await queue.getJob(String(job.id));
         if (fresh === undefined || fresh === null) throw new JobFailedError(`job ${job.id} disappeared from the queue`);
-        const view = await viewOf(fresh);
+        const view = await viewOf(fresh, () => queue.getJob(String(job.id)));
         bar.update(Math.round((view.progress ?? 0) * 1000), `${view.state}${noteOf(fresh.progress) ? `, ${noteOf(fresh.progress)}` : ''}`);
         if (view.state === 'completed') return view.result;
         if (view.state === 'failed') throw new JobFailedError(`job ${job.id} failed after ${fresh.attemptsMade} attempt(s): ${view.error ?? 'no reason given'}`);

@@ -14,8 +14,16 @@ function fractionOf(progress: unknown): number | null {
   return null;
 }
 
-export async function viewOf(job: Job<JobData, unknown, JobKind>): Promise<JobView> {
-  const state = await job.getState();
+type AnyJob = Job<JobData, unknown, JobKind>;
+
+/**
+ * The job's view. `job` is a snapshot read before `getState()`: a job that finishes in
+ * between would show state 'completed' with the snapshot's empty result. So when the
+ * state is final, the job is read again (`reload`): a finished job's data no longer moves.
+ */
+export async function viewOf(snapshot: AnyJob, reload: () => Promise<AnyJob | undefined | null>): Promise<JobView> {
+  const state = await snapshot.getState();
+  const job = state === 'completed' || state === 'failed' ? ((await reload()) ?? snapshot) : snapshot;
   return {
     id: String(job.id),
     kind: job.name,
@@ -28,13 +36,17 @@ export async function viewOf(job: Job<JobData, unknown, JobKind>): Promise<JobVi
   };
 }
 
+/** The current view of job `id`, or null when the queue does not know it. */
+export async function jobView(queue: Queue<JobData, unknown, JobKind>, id: string): Promise<JobView | null> {
+  const job = await queue.getJob(id);
+  return job === undefined || job === null ? null : viewOf(job, () => queue.getJob(id));
+}
+
 export function queueJobSource(queue: Queue<JobData, unknown, JobKind>): JobSource {
+  const started = async (job: AnyJob) => viewOf(job, () => queue.getJob(String(job.id)));
   return {
-    backfill: async (input) => viewOf(await enqueue(queue, 'backfill', input)),
-    trainingDataset: async (input) => viewOf(await enqueue(queue, 'training-dataset', input)),
-    async get(id) {
-      const job = await queue.getJob(id);
-      return job === undefined || job === null ? null : viewOf(job);
-    },
+    backfill: async (input) => started(await enqueue(queue, 'backfill', input)),
+    trainingDataset: async (input) => started(await enqueue(queue, 'training-dataset', input)),
+    get: (id) => jobView(queue, id),
   };
 }

@@ -26,7 +26,7 @@ function snapshot(days = 1, generation = 1): Snapshot {
   }
   const dlq = dlqRecordToRow(makeDlqRecord('bad_json', 'x', { topic: 'ev', partition: 0, offset: '5', timestamp: T0, value: '{' }), { partition: 2, offset: '7' });
   buffer.add('dlq', 2, 'dlq', { rejectedRows: [dlq], bytes: 100, firstOffset: '7', lastOffset: '7', records: 1 }, 0);
-  return buffer.snapshot(generation, (p) => [{ userId: `u${p}`, expectedRaw: '', newMarker: 109, state: '[1]' }]);
+  return buffer.snapshot(generation, (p) => [{ userId: `u${p}`, expectedRaw: '', newMarker: 109, write: { mode: 'append', payload: '', expectedSegments: 0, after: { segments: 0, units: 0 } } }]);
 }
 
 function fakes(o: { insertFailures?: number; storeFailures?: number; conflictOn?: number; current?: () => boolean } = {}) {

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState } from '../../core/acceptance.js';
+import { serializeAcceptanceState, emptyAcceptanceState } from '../../core/acceptance.js';
 import { DEFAULT_EVENT_LIMITS, decodeEvent, type ClickEvent } from '../../core/event.js';
 import { referenceAccept, referenceAcceptanceStates } from '../../core/reference.js';
 import { generateClickstream } from '../../fixtures/generator.js';
 import { Rng } from '../../fixtures/random.js';
 import type { UserCommit } from './acceptance-store.js';
 import { confirmCommits, decodeRecords, entryOf, judgeRecords, missingUsers, takeCommits, trimUsers, type PartitionUsers, type SinkRecord } from './judge.js';
+import { applyWrite, CommitCode, decodeLog, type StoredLog } from './state-log.js';
 
 const LATENESS = 10 * 60_000;
 
@@ -41,7 +42,7 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
   test(`replays after crashes insert exactly the accepted events (seed ${seed})`, () => {
     const records = stream(seed);
     const rng = new Rng(`crash-${seed}`);
-    const redis = new Map<string, { raw: string; acc: string }>(); // what Redis holds
+    const redis = new Map<string, StoredLog>(); // what Redis holds (commit-user.lua's model)
     const table = new Map<string, string>(); // the events table after merges: key -> row content
     let committed = 0; // next offset to consume after a restart
     let users: PartitionUsers = new Map();
@@ -53,7 +54,8 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
     const load = (ids: readonly string[]) => {
       for (const id of ids) {
         const s = redis.get(id);
-        users.set(id, entryOf(s === undefined ? { raw: '', marker: -1, state: emptyAcceptanceState() } : { raw: s.raw, marker: Number(s.raw), state: parseAcceptanceState(s.acc) }));
+        const d = decodeLog(s?.segments ?? [], LATENESS);
+        users.set(id, entryOf({ raw: s?.marker ?? '', marker: s === undefined ? -1 : Number(s.marker), state: d.state, log: { segments: s?.segments.length ?? 0, units: d.units } }));
       }
     };
     const restart = () => {
@@ -84,9 +86,9 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
       }
       if (crashAt < 0.15) { restart(); continue; }
       for (const c of pending.commits) {
-        const cur = redis.get(c.userId);
-        assert.equal(cur?.raw ?? '', c.expectedRaw, 'compare-and-set expectation');
-        redis.set(c.userId, { raw: String(c.newMarker), acc: c.state });
+        const res = applyWrite(redis.get(c.userId) ?? { marker: '', segments: [] }, c.expectedRaw, c.newMarker, c.write);
+        assert.equal(res.code, CommitCode.Applied, 'compare-and-set expectation');
+        redis.set(c.userId, res.stored);
       }
       confirmCommits(users, pending.commits);
       if (crashAt < 0.3) { restart(); continue; }
@@ -117,13 +119,14 @@ test('judging: decode failures, late and duplicate events are counted, not inser
   assert.ok((judged.rejected.late ?? 0) > 0 && (judged.rejected.duplicate ?? 0) > 0);
   assert.ok(Object.keys(judged.rejected).some((r) => r !== 'late' && r !== 'duplicate'), 'decode failures are counted');
   assert.ok(judged.lines.every((l) => l.split('\t')[14] === '3'), 'source_partition');
-  // a user's commit carries the offset of their last judged record and the state after it
+  // a user's commit carries the offset of their last judged record and (as a log) the state after it
   const commits = takeCommits(users, LATENESS);
   assert.equal(commits.length, users.size);
   for (const c of commits) {
     const u = users.get(c.userId);
     assert.equal(c.newMarker, u?.judged);
-    assert.equal(c.state, serializeAcceptanceState(u?.state ?? emptyAcceptanceState()));
+    const stored = applyWrite({ marker: '', segments: [] }, c.expectedRaw, c.newMarker, c.write).stored;
+    assert.equal(serializeAcceptanceState(decodeLog(stored.segments, LATENESS).state), serializeAcceptanceState(u?.state ?? emptyAcceptanceState()));
   }
   assert.deepStrictEqual(takeCommits(users, LATENESS), [], 'nothing judged since');
 });
@@ -135,7 +138,7 @@ test('judging needs every user loaded first', () => {
 
 test('stored states are the reference\'s at every commit; memory stays bounded (core admit(), amortized eviction)', () => {
   // one user, event times drifting forward with jitter, repeated ids: late, duplicate and
-  // stale-id cases all occur; judged in random batches, committed at random points
+  // stale-id cases all occur; judged one record at a time, committed to a log at random points
   const id = fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 1_000_000 }));
   const step = fc.record({ dt: fc.integer({ min: -300, max: 600 }), id, commit: fc.integer({ min: 0, max: 40 }).map((x) => x === 0) });
   fc.assert(fc.property(fc.array(step, { minLength: 100, maxLength: 600 }), fc.integer({ min: 1, max: 2_000 }), (steps, lateness) => {
@@ -145,6 +148,7 @@ test('stored states are the reference\'s at every commit; memory stays bounded (
     let t = Date.UTC(2024, 4, 1);
     const events: ClickEvent[] = steps.map((s) => ({ event_id: `e${s.id}`, user_id: 'u', event_type: 'view', event_time: (t += s.dt), ingest_time: t, quantity: 1 }));
     const accepted = new Set(referenceAccept(events, lateness));
+    let stored: StoredLog = { marker: '', segments: [] };
     let rows = 0;
     let wantRows = 0;
     let peak = 0;
@@ -156,8 +160,12 @@ test('stored states are the reference\'s at every commit; memory stays bounded (
       peak = Math.max(peak, mine.state.ids.size - [...mine.state.ids.values()].filter((x) => x < (mine.state.maxEventTime ?? 0) - lateness).length);
       assert.ok(mine.state.ids.size <= 2 * (peak + 1) + 64, 'stale ids are bounded by twice the live ones');
       if (!s.commit) return;
+      const commits = takeCommits(users, lateness);
+      for (const c of commits) stored = applyWrite(stored, c.expectedRaw, c.newMarker, c.write).stored;
+      confirmCommits(users, commits);
       const want = referenceAcceptanceStates(events.slice(0, i + 1), lateness).get('u');
-      assert.equal(takeCommits(users, lateness)[0]?.state, serializeAcceptanceState({ maxEventTime: want?.maxEventTime ?? null, ids: want?.ids ?? new Map() }));
+      assert.equal(serializeAcceptanceState(decodeLog(stored.segments, lateness).state),
+        serializeAcceptanceState({ maxEventTime: want?.maxEventTime ?? null, ids: want?.ids ?? new Map() }));
     });
   }), { numRuns: 300, endOnFailure: true });
 });

@@ -9,13 +9,15 @@
 //
 // Verdicts and states come from core's admit(), the online worker's rule too; its
 // amortized eviction (stale ids go when the map doubled, and always before the state is
-// serialized) keeps a busy user (~18,000 ids within L on the benchmark stream) from
+// serialized, so before a snapshot is written; reading a stored log evicts too:
+// state-log.ts) keeps a busy user (~18,000 ids within L on the benchmark stream) from
 // costing a scan of all their ids per event.
-import { admit, serializeAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
+import { admit, compactAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
 import { decodeEvent, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
 import { EventRowError } from '../events-table.js';
 import type { StoredUser, UserCommit } from './acceptance-store.js';
 import { encodeEventLine } from './row-encoder.js';
+import { appendWrite, liveDelta, mustCompact, snapshotWrite, UNKNOWN_LOG, type LogCursor } from './state-log.js';
 
 /** A Kafka record as the sink needs it (kafkajs KafkaMessage fits). */
 export interface SinkRecord {
@@ -40,6 +42,10 @@ export interface UserEntry {
   state: AcceptanceState;
   /** judged records since the last commit was taken */
   dirty: boolean;
+  /** ids accepted since the last commit was taken (latest time each): the next log segment */
+  accepted: Map<string, number>;
+  /** the stored log as the last load or confirmed commit left it */
+  log: LogCursor;
 }
 
 /** The users of one partition this sink has seen (the state cache). */
@@ -75,7 +81,7 @@ export function missingUsers(decoded: readonly Decoded[], users: PartitionUsers)
 }
 
 export function entryOf(stored: StoredUser): UserEntry {
-  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false };
+  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false, accepted: new Map(), log: stored.log ?? UNKNOWN_LOG };
 }
 
 const DAY_MS = 86_400_000;
@@ -102,6 +108,7 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
       out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
       continue;
     }
+    user.accepted.set(d.event.event_id, d.event.event_time);
     try {
       const line = encodeEventLine(d.event, partition, d.offset);
       out.lines.push(line);
@@ -116,25 +123,33 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
 }
 
 /**
- * The compare-and-set writes for every user judged since the last call (clears `dirty`).
- * `_latenessMs` is no longer needed (the state carries the L it was admitted with, and
- * serializing evicts); kept until sink.ts, its caller, drops the argument.
+ * The compare-and-set writes for every user judged since the last call (clears `dirty` and
+ * `accepted`): the ids accepted since, appended to the stored log, or, when the log would
+ * grow past about twice the state, the evicted state as a snapshot (state-log.ts). Only a
+ * snapshot costs the whole state, and only after as much was appended.
  */
-export function takeCommits(users: PartitionUsers, _latenessMs: number): UserCommit[] {
+export function takeCommits(users: PartitionUsers, latenessMs: number): UserCommit[] {
   const out: UserCommit[] = [];
   for (const [userId, u] of users) {
     if (!u.dirty) continue;
     u.dirty = false;
-    out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, state: serializeAcceptanceState(u.state) });
+    const delta = liveDelta(u.state.maxEventTime, u.accepted, latenessMs);
+    u.accepted = new Map();
+    const compact = mustCompact(u.log, delta, u.state.ids.size);
+    if (compact) compactAcceptanceState(u.state); // the snapshot holds only live ids
+    const write = compact ? snapshotWrite(u.state) : appendWrite(u.log, u.state.maxEventTime, delta);
+    out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, write });
   }
   return out;
 }
 
-/** After a commit succeeded: the stored markers are the committed ones. */
+/** After a commit succeeded: the stored markers and logs are the committed ones. */
 export function confirmCommits(users: PartitionUsers, commits: readonly UserCommit[]): void {
   for (const c of commits) {
     const u = users.get(c.userId);
-    if (u !== undefined) u.raw = String(c.newMarker);
+    if (u === undefined) continue;
+    u.raw = String(c.newMarker);
+    u.log = c.write.after;
   }
 }
 

@@ -126,7 +126,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   const ch = createClickHouse(config, { database: db });
   const redis = createRedis(config);
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
-  const store = new AcceptanceStore(redis, opts.prefix ?? config.redis.prefix, stateTtlMs(registry));
+  const store = new AcceptanceStore(redis, opts.prefix ?? config.redis.prefix, stateTtlMs(registry), registry.latenessMs);
   const metrics = createSinkMetrics();
   const buffer = new SinkBuffer();
   const users = new Map<number, PartitionUsers>();

@@ -13,6 +13,8 @@
   ARGV[3]      new marker: the largest offset included in this write
   ARGV[4]      acceptance state to store in field acc ('' = leave as is)
   ARGV[5]      retention (ms) of the meta hash: PEXPIRE, refreshed on every write
+  ARGV[6]      version token, never used before (store/tile-store.ts: a random run id and
+               a counter): stored in field _v of every tile hash this call writes
   then, for each (tile hash, index) pair in KEYS order:
     ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
     nTiles     number of (tileIndex36, expireAt) pairs that follow
@@ -37,6 +39,10 @@
   Tile eviction by event time: the index keeps each tile's expiry, field _hi the entity's
   largest event time in this hash; tiles whose expiry <= _hi are deleted (see evict), and
   _evc records the largest clock an eviction used: tiles expiring after it are all there.
+
+  Versions: every tile hash in KEYS gets _v = ARGV[6] in this call, whatever the ops (ops,
+  clears, evictions and _evc all change a hash only here). read-tiles.lua compares _v with
+  the API's cached copy, so _v must change whenever the hash does and never come back.
 ]]
 local meta = KEYS[1]
 local backfill = ARGV[1] == ''
@@ -140,7 +146,8 @@ local function clearTiles(key, from, to, series)
   if #del > 0 then redis.call('HDEL', key, unpack(del)) end
 end
 
-local a = 6
+local version = ARGV[6]
+local a = 7
 for k = 2, #KEYS, 2 do
   local key, index = KEYS[k], KEYS[k + 1]
   local ttl = ARGV[a]
@@ -229,6 +236,7 @@ for k = 2, #KEYS, 2 do
     end
   end
   hset[#hset + 1] = '_hi'; hset[#hset + 1] = tostring(clock)
+  hset[#hset + 1] = '_v'; hset[#hset + 1] = version
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
   for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
