@@ -12,7 +12,8 @@
 // Eviction is amortized: forgetting on every growth of max scanned all of a user's ids
 // per event (a busy user holds ~18,000 within L; ~90 µs per event on the benchmark
 // stream). admit() instead lets stale ids (event_time < max - L) linger until the map has
-// doubled since the last eviction, and serializeAcceptanceState drops them first. judge()
+// doubled since the last eviction (a map of at most 64 ids is still scanned at once), and
+// serializeAcceptanceState drops them first. judge()
 // never looks at a stale id, so verdicts and serialized states are exactly those of eager
 // eviction (acceptance.test.ts checks both against the reference), and memory stays within
 // twice the live ids (+64). The online worker and the offline sink share this one rule.
@@ -26,14 +27,16 @@ export interface AcceptanceState {
    * and possibly stale older ones that admit() has not evicted yet (judge() ignores them)
    */
   ids: Map<string, number>;
-  /**
-   * Set by admit() once ids may hold stale entries: the lateness L they are stale by, and
-   * the size of ids above which admit() evicts them. Absent: ids holds no stale id.
-   * Removed by compactAcceptanceState (serializing compacts), so a compacted state is
-   * just { maxEventTime, ids }, deep-equal to a parsed or hand-built one.
-   */
-  eviction?: { latenessMs: number; evictAt: number };
 }
+
+/**
+ * admit()'s bookkeeping of a state whose ids may hold stale entries: the lateness L they
+ * are stale by, and the size of ids above which admit() evicts them. No entry: no stale
+ * id. Kept beside the state, not in it, so a state stays the plain value that compares
+ * deep-equal with a parsed or hand-built one. A state copied by hand carries none: copy
+ * with cloneAcceptanceState, or compact the original first.
+ */
+const pendingEviction = new WeakMap<AcceptanceState, { latenessMs: number; evictAt: number }>();
 
 /** The two reasons of the event contract's vocabulary that acceptance decides. */
 export type AcceptanceRejectReason = Extract<RejectReason, 'late' | 'duplicate'>;
@@ -45,7 +48,8 @@ export function emptyAcceptanceState(): AcceptanceState {
 
 /** A copy as judge() sees it: the live ids only, no stale ones and no eviction bookkeeping. */
 export function cloneAcceptanceState(state: AcceptanceState): AcceptanceState {
-  const { maxEventTime: max, eviction: e } = state;
+  const max = state.maxEventTime;
+  const e = pendingEviction.get(state);
   if (e === undefined || max === null) return { maxEventTime: max, ids: new Map(state.ids) };
   const horizon = max - e.latenessMs;
   const ids = new Map<string, number>();
@@ -53,18 +57,20 @@ export function cloneAcceptanceState(state: AcceptanceState): AcceptanceState {
   return { maxEventTime: max, ids };
 }
 
-/** Evict when ids holds more than twice what it kept, and not for small maps. */
-const evictThreshold = (size: number): number => 2 * size + 64;
+/** Up to this many ids, admit() evicts at every growth of max (eagerly). */
+const SMALL = 64;
+/** Beyond, it evicts when ids holds more than twice what it kept. */
+const evictThreshold = (size: number): number => 2 * size + SMALL;
 
 /**
  * Drops the stale ids (event_time < max - L) and forgets the eviction bookkeeping: what
  * eager eviction would have kept. serializeAcceptanceState calls it; O(ids).
  */
 export function compactAcceptanceState(state: AcceptanceState): void {
-  const e = state.eviction;
+  const e = pendingEviction.get(state);
   if (e === undefined) return;
   evictStale(state, e.latenessMs);
-  delete state.eviction;
+  pendingEviction.delete(state);
 }
 
 function evictStale(state: AcceptanceState, latenessMs: number): void {
@@ -96,11 +102,17 @@ export function admit(state: AcceptanceState, event: Judged, latenessMs: number)
   if (!verdict.accepted) return verdict;
   const previous = state.maxEventTime;
   state.ids.set(event.event_id, event.event_time);
-  let e = state.eviction;
+  let e = pendingEviction.get(state);
   if (previous === null || event.event_time > previous) {
     state.maxEventTime = event.event_time;
+    if (state.ids.size <= SMALL) {
+      // a small map is scanned at once, as eager eviction did: cheap, and most users' states stay exact
+      evictStale(state, latenessMs);
+      pendingEviction.delete(state);
+      return verdict;
+    }
     // ids below the new horizon are stale from now on; they go at the next eviction
-    if (e === undefined) state.eviction = e = { latenessMs, evictAt: evictThreshold(state.ids.size) };
+    if (e === undefined) pendingEviction.set(state, (e = { latenessMs, evictAt: evictThreshold(state.ids.size) }));
     else e.latenessMs = latenessMs;
   }
   if (e !== undefined && state.ids.size > e.evictAt) {
