@@ -144,6 +144,7 @@ export function formatOffline(r: OfflineResult): string {
   return `offline: ${r.events} events -> ${r.rows} rows; sink ${r.sinkRowsPerSec} rows/s (${r.sinkSeconds} s, ${r.sinkCpuMsPer1kRecords} ms CPU per 1,000 records; ${parts})`
     + ` vs one direct INSERT ${r.ceilingRowsPerSec} rows/s (ratio ${r.ratio})\n`
     + `  ${r.flushes.count} flushes: ${r.flushes.insertSeconds} s in INSERTs, ${r.flushes.stateSeconds} s storing acceptance states in Redis (both overlap consumption)\n`
-    + `  per record, single thread: kafkajs fetch+decode ${s.kafkajsUs} µs, core decodeEvent ${s.decodeUs} µs, acceptance ${s.acceptUs} µs (core admit(): ${s.coreAdmitUs} µs),`
+    + `  per record, single thread: kafkajs fetch+decode ${s.kafkajsUs} µs, core decodeEvent ${s.decodeUs} µs (zod schema only: ${s.decodeSchemaOnlyUs} µs),`
+    + ` acceptance ${s.acceptUs} µs (eager eviction: ${s.eagerAdmitUs} µs),`
     + ` TSV line ${s.encodeUs} µs (eventToRow + JSON: ${s.jsonRowUs} µs)`;
 }

@@ -1,10 +1,10 @@
 // The event contract: one test per reject reason, the schema rules, event_time parsing,
 // DLQ records, and properties: decodeEvent never throws on 10,000 random and malformed
 // inputs, and encode -> decode round-trips valid events.
-import { valueLimitProblem } from './sample.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { validEvent } from './event-arbitraries.js';
 import {
   DECODE_REJECT_REASONS,
   DLQ_MAX_ORIGINAL_BYTES,
@@ -277,46 +277,6 @@ describe('DLQ records', () => {
 
 // ---------------------------------------------------------------------------------------
 // Properties
-
-const noControl = (s: string) => ![...s].some((c) => {
-  const code = c.codePointAt(0) ?? 0;
-  return code <= 0x1f || (code >= 0x7f && code <= 0x9f);
-});
-const idArb = (max: number) => fc.string({ unit: 'grapheme', minLength: 1, maxLength: max }).filter((s) => s.length >= 1 && s.length <= max && noControl(s));
-const finiteNonNegative = fc.double({ min: 0, max: 1e12, noNaN: true }).map((p) => Math.abs(p) + 0);
-const attrKey = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 64 }).filter((k) => noControl(k) && !['__proto__', 'constructor', 'prototype'].includes(k));
-const attrValue = fc.oneof(
-  fc.string({ unit: 'grapheme', maxLength: 200 }).filter((s) => s.length <= 1024),
-  fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => n + 0),
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(null),
-);
-const validEvent: fc.Arbitrary<ClickEvent> = fc
-  .record(
-    {
-      event_id: idArb(128),
-      user_id: idArb(128),
-      event_type: fc.oneof(fc.constantFrom('view', 'click', 'add_to_cart', 'purchase'), fc.stringMatching(/^[a-z_]{1,32}$/)),
-      event_time: fc.integer({ min: EVENT_BOUNDS.minEventTimeMs, max: EVENT_BOUNDS.maxEventTimeMs - 1 }),
-      ingest_delta: fc.integer({ min: -limits.maxFutureMs, max: 1e10 }),
-      session_id: idArb(256),
-      item_id: idArb(256),
-      category: idArb(256),
-      brand: idArb(256),
-      price: finiteNonNegative,
-      quantity: fc.integer({ min: 1, max: EVENT_BOUNDS.maxQuantity }),
-      attributes: fc.dictionary(attrKey, attrValue, { maxKeys: 32 }),
-    },
-    { requiredKeys: ['event_id', 'user_id', 'event_type', 'event_time', 'ingest_delta', 'quantity'] },
-  )
-  .map(({ ingest_delta, ...rest }) => {
-    const event = { ...rest, ingest_time: rest.event_time + ingest_delta } as ClickEvent;
-    if (event.attributes) event.attributes = { ...event.attributes };
-    return event;
-  })
-  // Valid events keep price * quantity within exact micro-unit arithmetic (see core/sample.ts).
-  .filter((event) => valueLimitProblem(event) === undefined);
 
 const truncatedJson = fc.tuple(fc.jsonValue(), fc.nat()).map(([v, n]) => {
   const s = JSON.stringify(v) ?? 'null';

@@ -5,7 +5,9 @@
 // ClickEvent or a machine-readable RejectReason, and never throws, whatever the input.
 //
 // Decisions, pinned by core/event.test.ts:
-// - Lengths count UTF-16 code units (JavaScript `.length`).
+// - Lengths count UTF-16 code units (JavaScript `.length`); but zod 4's `.max()` on the
+//   schema's strings counts code points (see event-fast-path.ts), so ids and optional
+//   strings of astral characters get up to twice the units. Attribute keys count units.
 // - Identifier-like strings (event_id, user_id, session_id, item_id, category, brand,
 //   attribute keys) must not contain control characters (C0, DEL, C1) and must be
 //   well-formed Unicode (no lone surrogates); such events are rejected, not cleaned,
@@ -19,8 +21,14 @@
 //   [2000-01-01, 2100-01-01) UTC, which also catches epoch seconds sent as ms.
 // - `ingest_time` comes from the Kafka record timestamp, never from the payload.
 // - Attribute keys `__proto__`, `constructor` and `prototype` are rejected.
+// - Validation: a hand-written accept path (event-fast-path.ts) answers for valid events;
+//   the zod schema below runs only when it cannot, and words every rejection.
 import { valueLimitProblem } from './sample.js';
 import { z } from 'zod';
+import { EVENT_BOUNDS, hasControlChar, isWellFormedUnicode, parseEventTime, RESERVED_ATTRIBUTE_KEYS, show } from './event-checks.js';
+import { fastValidateEvent, type ValidatedEvent } from './event-fast-path.js';
+
+export { EVENT_BOUNDS, parseEventTime } from './event-checks.js';
 
 export const KNOWN_EVENT_TYPES = ['view', 'click', 'add_to_cart', 'remove_from_cart', 'purchase', 'favorite', 'search'] as const;
 export type KnownEventType = (typeof KNOWN_EVENT_TYPES)[number];
@@ -77,47 +85,10 @@ export interface EventLimits {
 
 export const DEFAULT_EVENT_LIMITS: Readonly<EventLimits> = Object.freeze({ maxBytes: 64 * 1024, maxFutureMs: 5 * 60_000 });
 
-/** Field bounds of the schema. */
-export const EVENT_BOUNDS = Object.freeze({
-  idMaxLength: 128,
-  optionalStringMaxLength: 256,
-  eventTypePattern: /^[a-z_]{1,32}$/,
-  /** 2000-01-01T00:00:00Z */
-  minEventTimeMs: 946_684_800_000,
-  /** 2100-01-01T00:00:00Z (exclusive) */
-  maxEventTimeMs: 4_102_444_800_000,
-  maxQuantity: 1_000_000,
-  maxAttributes: 32,
-  attributeKeyMaxLength: 64,
-  attributeStringMaxLength: 1024,
-});
-
 export type DecodeResult = { ok: true; event: ClickEvent } | { ok: false; reason: RejectReason; detail: string };
 
 // ---------------------------------------------------------------------------------------
-// Small string checks (loops, not regexes: control characters in regexes are lint errors)
-
-function hasControlChar(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f)) return true;
-  }
-  return false;
-}
-
-function isWellFormedUnicode(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (!(next >= 0xdc00 && next <= 0xdfff)) return false;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return false;
-    }
-  }
-  return true;
-}
+// Small string checks (the rest are in event-checks.ts)
 
 function isBlank(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -125,65 +96,6 @@ function isBlank(s: string): boolean {
     if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0xfeff) return false;
   }
   return true;
-}
-
-/** A short, safe rendering of an offending value for `detail`. */
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(JSON.stringify(value) ?? typeof value);
-  } catch {
-    text = typeof value;
-  }
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
-
-// ---------------------------------------------------------------------------------------
-// event_time
-
-const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
-
-/**
- * Parses an ISO-8601 date-time with offset, or an integer epoch-ms number, into epoch ms.
- * Returns a problem description (string) when the value is not acceptable.
- */
-export function parseEventTime(value: unknown): number | { problem: string } {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return { problem: 'must be finite' };
-    if (!Number.isSafeInteger(value)) return { problem: `epoch ms must be an integer (got ${show(value)})` };
-    return inRange(value);
-  }
-  if (typeof value !== 'string') {
-    return { problem: value === undefined ? 'is required' : 'must be an ISO-8601 string or epoch ms integer' };
-  }
-  const m = ISO_DATE_TIME.exec(value);
-  if (!m) {
-    return { problem: `must be ISO-8601 with a timezone (Z or ±HH:MM) or epoch ms (got ${show(value)})` };
-  }
-  const [, ys, mos, ds, hs, mis, ss, frac, zulu, sign, ohs, oms] = m;
-  const year = Number(ys), month = Number(mos), day = Number(ds);
-  const hour = Number(hs), minute = Number(mis), second = ss === undefined ? 0 : Number(ss);
-  if (month < 1 || month > 12) return { problem: `month out of range (got ${show(value)})` };
-  if (hour > 23 || minute > 59 || second > 59) return { problem: `time of day out of range (got ${show(value)})` };
-  const dayMs = Date.UTC(year, month - 1, day);
-  const check = new Date(dayMs);
-  if (day < 1 || check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
-    return { problem: `no such date (got ${show(value)})` };
-  }
-  const ms = frac === undefined ? 0 : Number(frac.padEnd(3, '0').slice(0, 3));
-  let offsetMin = 0;
-  if (zulu === undefined) {
-    const oh = Number(ohs), om = oms === undefined ? 0 : Number(oms);
-    if (oh > 18 || om > 59) return { problem: `timezone offset out of range (got ${show(value)})` };
-    offsetMin = (sign === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  return inRange(dayMs + ((hour * 60 + minute - offsetMin) * 60 + second) * 1000 + ms);
-}
-
-function inRange(ms: number): number | { problem: string } {
-  if (ms >= EVENT_BOUNDS.minEventTimeMs && ms < EVENT_BOUNDS.maxEventTimeMs) return ms;
-  const hint = Math.abs(ms) >= 9.4e8 && Math.abs(ms) < 4.2e9 ? ' (epoch seconds instead of ms?)' : '';
-  return { problem: `out of range [2000-01-01, 2100-01-01)${hint}: ${ms}` };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -210,8 +122,6 @@ function text(min: number, max: number, opts: { controlChars: boolean }) {
 const idString = text(1, EVENT_BOUNDS.idMaxLength, { controlChars: false });
 const optionalString = text(1, EVENT_BOUNDS.optionalStringMaxLength, { controlChars: false }).nullish();
 
-const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
 const attributeValue = z.union([
   z.string().max(EVENT_BOUNDS.attributeStringMaxLength).refine(isWellFormedUnicode),
   z.number().refine(Number.isFinite),
@@ -228,7 +138,7 @@ function attributesProblem(value: unknown): string | null {
       return `key ${show(key)} must be 1..${EVENT_BOUNDS.attributeKeyMaxLength} characters`;
     }
     if (hasControlChar(key) || !isWellFormedUnicode(key)) return `key ${show(key)} has control characters or bad Unicode`;
-    if (RESERVED_KEYS.has(key)) return `key ${show(key)} is reserved`;
+    if (RESERVED_ATTRIBUTE_KEYS.has(key)) return `key ${show(key)} is reserved`;
     const v = (value as Record<string, unknown>)[key];
     if (!attributeValue.safeParse(v).success) {
       return `${key}: must be a string (<= ${EVENT_BOUNDS.attributeStringMaxLength} chars), finite number, boolean or null`;
@@ -276,17 +186,32 @@ const eventSchema = z.object({
 
 /** Validates an already-parsed JSON value against the schema (no size or encoding checks). */
 export function validateEventObject(value: unknown, recordTimestampMs: number, limits: EventLimits = DEFAULT_EVENT_LIMITS): DecodeResult {
+  return validate(value, recordTimestampMs, limits, true);
+}
+
+/**
+ * @internal validateEventObject with the zod schema only, never the fast path: the
+ * equivalence test (event-fast-path.test.ts) and the bench's same-run baseline use it.
+ */
+export function validateEventObjectSchemaOnly(value: unknown, recordTimestampMs: number, limits: EventLimits = DEFAULT_EVENT_LIMITS): DecodeResult {
+  return validate(value, recordTimestampMs, limits, false);
+}
+
+function validate(value: unknown, recordTimestampMs: number, limits: EventLimits, fast: boolean): DecodeResult {
   try {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       return { ok: false, reason: 'not_object', detail: `expected a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}` };
     }
-    const parsed = eventSchema.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : 'event';
-      return { ok: false, reason: 'schema', detail: `${field}: ${issue?.message ?? 'invalid'}` };
+    let d: ValidatedEvent | undefined = fast ? fastValidateEvent(value) : undefined;
+    if (d === undefined) {
+      const parsed = eventSchema.safeParse(value);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const field = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : 'event';
+        return { ok: false, reason: 'schema', detail: `${field}: ${issue?.message ?? 'invalid'}` };
+      }
+      d = parsed.data;
     }
-    const d = parsed.data;
     const ingest = Number.isFinite(recordTimestampMs) ? Math.trunc(recordTimestampMs) : 0;
     if (Number.isFinite(recordTimestampMs) && d.event_time > recordTimestampMs + limits.maxFutureMs) {
       return {
@@ -358,6 +283,15 @@ export function decodeEvent(
   recordTimestampMs: number,
   limits: EventLimits = DEFAULT_EVENT_LIMITS,
 ): DecodeResult {
+  return decode(value, recordTimestampMs, limits, true);
+}
+
+/** @internal decodeEvent with the zod schema only (see validateEventObjectSchemaOnly). */
+export function decodeEventSchemaOnly(value: Uint8Array | string | null | undefined, recordTimestampMs: number, limits: EventLimits = DEFAULT_EVENT_LIMITS): DecodeResult {
+  return decode(value, recordTimestampMs, limits, false);
+}
+
+function decode(value: Uint8Array | string | null | undefined, recordTimestampMs: number, limits: EventLimits, fast: boolean): DecodeResult {
   try {
     if (value === null || value === undefined) return { ok: false, reason: 'empty', detail: 'record value is null (tombstone)' };
     let textValue: string;
@@ -389,7 +323,7 @@ export function decodeEvent(
       const message = error instanceof Error ? error.message : 'invalid JSON';
       return { ok: false, reason: 'bad_json', detail: message.length > 120 ? `${message.slice(0, 120)}…` : message };
     }
-    return validateEventObject(json, recordTimestampMs, limits);
+    return validate(json, recordTimestampMs, limits, fast);
   } catch (error) {
     return { ok: false, reason: 'bad_json', detail: `unexpected decoder error (${error instanceof Error ? error.message : 'unknown'})` };
   }

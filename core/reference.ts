@@ -7,9 +7,9 @@ import { floorTo } from './windows.js';
 import { isRatio, toMicros, valueKind, valueScale, type Entity, type FeatureDefinition, type FeatureValue, type TileFeature } from './features/definition.js';
 
 /** Acceptance (DESIGN §3), from the full history of accepted events per user. */
-export function referenceAccept(events: readonly ClickEvent[], latenessMs: number): ClickEvent[] {
-  const history = new Map<string, ClickEvent[]>();
-  const accepted: ClickEvent[] = [];
+export function referenceAccept<E extends Pick<ClickEvent, 'user_id' | 'event_id' | 'event_time'>>(events: readonly E[], latenessMs: number): E[] {
+  const history = new Map<string, E[]>();
+  const accepted: E[] = [];
   for (const e of events) {
     const mine = history.get(e.user_id) ?? [];
     const max = Math.max(-Infinity, ...mine.map((x) => x.event_time));
@@ -20,6 +20,24 @@ export function referenceAccept(events: readonly ClickEvent[], latenessMs: numbe
     accepted.push(e);
   }
   return accepted;
+}
+
+/**
+ * The acceptance state each user's stored state must equal after these events (DESIGN §3:
+ * a memory of the ids within the lateness horizon): the largest accepted event_time, and
+ * the accepted events with event_time >= max - L, by id.
+ */
+export function referenceAcceptanceStates(events: readonly Pick<ClickEvent, 'user_id' | 'event_id' | 'event_time'>[], latenessMs: number):
+  Map<string, { maxEventTime: number; ids: Map<string, number> }> {
+  const out = new Map<string, { maxEventTime: number; ids: Map<string, number> }>();
+  for (const e of referenceAccept(events, latenessMs)) {
+    const mine = out.get(e.user_id) ?? { maxEventTime: e.event_time, ids: new Map<string, number>() };
+    mine.maxEventTime = Math.max(mine.maxEventTime, e.event_time);
+    mine.ids.set(e.event_id, e.event_time);
+    out.set(e.user_id, mine);
+  }
+  for (const s of out.values()) for (const [id, t] of s.ids) if (t < s.maxEventTime - latenessMs) s.ids.delete(id);
+  return out;
 }
 
 const has = (e: ClickEvent, field: string): boolean => (e as unknown as Record<string, unknown>)[field] != null;

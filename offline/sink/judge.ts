@@ -7,14 +7,12 @@
 // into the stored state and its row inserted before; it is skipped. Every later record is
 // judged from that state, in offset order, and gets the same verdict as the first time.
 //
-// Verdicts come from core's judge(); the state is updated as core's admit() does, except
-// that ids older than max - L are evicted in amortized batches (when the map doubled) and
-// before a snapshot is written (reading a stored log evicts too: state-log.ts). judge()
-// ignores such ids, so verdicts and stored states are exactly admit()'s (judge.test.ts and
-// state-log.test.ts check both), but a busy user no longer
-// costs a scan of all their ids per event: on the benchmark stream (one user holds ~18,000
-// ids within L) admit() took 20 µs per event, this ~0.3 µs.
-import { judge, type AcceptanceState, type Verdict } from '../../core/acceptance.js';
+// Verdicts and states come from core's admit(), the online worker's rule too; its
+// amortized eviction (stale ids go when the map doubled, and always before the state is
+// serialized, so before a snapshot is written; reading a stored log evicts too:
+// state-log.ts) keeps a busy user (~18,000 ids within L on the benchmark stream) from
+// costing a scan of all their ids per event.
+import { admit, compactAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
 import { decodeEvent, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
 import { EventRowError } from '../events-table.js';
 import type { StoredUser, UserCommit } from './acceptance-store.js';
@@ -44,8 +42,6 @@ export interface UserEntry {
   state: AcceptanceState;
   /** judged records since the last commit was taken */
   dirty: boolean;
-  /** evict stale ids once the state holds more than this many */
-  evictAt: number;
   /** ids accepted since the last commit was taken (latest time each): the next log segment */
   accepted: Map<string, number>;
   /** the stored log as the last load or confirmed commit left it */
@@ -85,32 +81,10 @@ export function missingUsers(decoded: readonly Decoded[], users: PartitionUsers)
 }
 
 export function entryOf(stored: StoredUser): UserEntry {
-  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false, evictAt: evictThreshold(stored.state), accepted: new Map(), log: stored.log ?? UNKNOWN_LOG };
+  return { raw: stored.raw, judged: stored.marker, state: stored.state, dirty: false, accepted: new Map(), log: stored.log ?? UNKNOWN_LOG };
 }
 
-const evictThreshold = (state: AcceptanceState): number => 2 * state.ids.size + 64;
 const DAY_MS = 86_400_000;
-
-/** Drops the ids judge() no longer looks at (event_time < max - L): what admit() keeps. */
-function evictStale(user: UserEntry, latenessMs: number): void {
-  const max = user.state.maxEventTime;
-  if (max !== null) {
-    const horizon = max - latenessMs;
-    for (const [id, time] of user.state.ids) if (time < horizon) user.state.ids.delete(id);
-  }
-  user.evictAt = evictThreshold(user.state);
-}
-
-/** core's admit() with amortized eviction (see the header). */
-export function admitUser(user: UserEntry, event: Pick<ClickEvent, 'event_id' | 'event_time'>, latenessMs: number): Verdict {
-  const verdict = judge(user.state, event, latenessMs);
-  if (!verdict.accepted) return verdict;
-  const { state } = user;
-  state.ids.set(event.event_id, event.event_time);
-  if (state.maxEventTime === null || event.event_time > state.maxEventTime) state.maxEventTime = event.event_time;
-  if (state.ids.size > user.evictAt) evictStale(user, latenessMs);
-  return verdict;
-}
 
 /** Judges decoded records in offset order; mutates the users' working states. */
 export function judgeRecords(partition: number, decoded: readonly Decoded[], users: PartitionUsers, latenessMs: number): Judged {
@@ -129,7 +103,7 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
     }
     user.judged = d.offset;
     user.dirty = true;
-    const verdict = admitUser(user, d.event, latenessMs);
+    const verdict = admit(user.state, d.event, latenessMs);
     if (!verdict.accepted) {
       out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
       continue;
@@ -162,7 +136,7 @@ export function takeCommits(users: PartitionUsers, latenessMs: number): UserComm
     const delta = liveDelta(u.state.maxEventTime, u.accepted, latenessMs);
     u.accepted = new Map();
     const compact = mustCompact(u.log, delta, u.state.ids.size);
-    if (compact) evictStale(u, latenessMs); // the snapshot is exactly admit()'s state
+    if (compact) compactAcceptanceState(u.state); // the snapshot holds only live ids
     const write = compact ? snapshotWrite(u.state) : appendWrite(u.log, u.state.maxEventTime, delta);
     out.push({ userId, expectedRaw: u.raw, newMarker: u.judged, write });
   }

@@ -10,7 +10,12 @@
 //   and re-judges the rest from the stored acceptance state: same verdicts, same writes;
 // - rejected records go to the DLQ before any tile write, so a record skipped on replay
 //   has its DLQ entry already; the DLQ is deduplicated downstream by (partition, offset).
-import { admit, cloneAcceptanceState } from '../../core/acceptance.js';
+// - the cache never serves state of a batch that failed: users are judged on their cached
+//   acceptance states in place (a copy per touched user per batch cost a busy user's whole
+//   Map, ~18,000 ids, every batch), and any failure from the first verdict on drops the
+//   partition's cache, so the retry reloads markers and states from Redis, which holds
+//   exactly the last batch that succeeded (this worker is their only writer).
+import { admit } from '../../core/acceptance.js';
 import { decodeEvent, makeDlqRecord, type ClickEvent, type DlqRecord, type EventLimits, type RejectReason } from '../../core/event.js';
 import { createRegistry, type Registry } from '../../core/features/registry.js';
 import { preaggregate, type TileWrite } from '../../core/preaggregate.js';
@@ -83,7 +88,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
   };
 
   async function process(batch: PartitionBatch): Promise<BatchOutcome> {
-    const { topic, partition } = batch;
+    const { partition } = batch;
     const cache = cacheFor(partition);
     const decoded: Decoded[] = batch.records.map((record) => {
       const res = decodeEvent(record.value, Number(record.timestamp), limits);
@@ -107,7 +112,19 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       redisMs += performance.now() - t0;
     }
 
-    // Judge in offset order on working copies; the cache changes only after the writes succeed.
+    try {
+      return await judgeAndWrite(batch, cache, decoded, redisMs);
+    } catch (err) {
+      // States may hold this batch's verdicts, and Redis whatever was applied before the
+      // failure (its markers say what): reload everything from there on the retry.
+      cache.clear();
+      throw err;
+    }
+  }
+
+  async function judgeAndWrite(batch: PartitionBatch, cache: MetaCache, decoded: readonly Decoded[], redisMs: number): Promise<BatchOutcome> {
+    const { topic, partition } = batch;
+    // Judge in offset order; markers in the cache change only after the writes succeed.
     const working = new Map<string, UserMeta & { newMarker: number }>();
     const dlqRecords: DlqRecord[] = [];
     const rejected: Partial<Record<RejectReason, number>> = {};
@@ -132,7 +149,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
         continue;
       }
       let w = working.get(event.user_id);
-      if (w === undefined) working.set(event.user_id, (w = { ...stored, acceptance: cloneAcceptanceState(stored.acceptance), newMarker: d.offset }));
+      if (w === undefined) working.set(event.user_id, (w = { ...stored, newMarker: d.offset }));
       w.newMarker = d.offset;
       const verdict = admit(w.acceptance, event, latenessMs);
       if (!verdict.accepted) {
@@ -162,17 +179,11 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
     }));
 
-    try {
-      if (dlqRecords.length > 0) await dlq.send(dlqRecords);
-      const t0 = performance.now();
-      await store.apply(partition, itemWrites);
-      await store.apply(partition, userWrites);
-      redisMs += performance.now() - t0;
-    } catch (err) {
-      // Whatever was applied is recorded in Redis markers; reload from there on the retry.
-      cache.clear();
-      throw err;
-    }
+    if (dlqRecords.length > 0) await dlq.send(dlqRecords);
+    const t0 = performance.now();
+    await store.apply(partition, itemWrites);
+    await store.apply(partition, userWrites);
+    redisMs += performance.now() - t0;
     for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });
     for (const w of userWrites) cache.users.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker), acceptance: w.acceptance as UserMeta['acceptance'] });
 
