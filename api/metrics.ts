@@ -53,6 +53,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean; tileCache?
       labelNames: ['entity', 'result'] as const,
       registers: [registry],
     }),
+    evaluations: new Counter({
+      name: 'tessera_api_evaluations_total',
+      help: 'Entity evaluations of cached tiles: reused (a snapshot of the same tiles held the request time) or computed',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     tileCacheEntries: new Gauge({
       name: 'tessera_api_tile_cache_entries',
       help: 'Entities whose decoded tiles the API keeps',

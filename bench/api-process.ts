@@ -28,11 +28,11 @@ async function freePort(): Promise<number> {
 }
 
 /** `tessera run --api` in its own process, production mode, on the private prefix. */
-
-/** `tessera run --api` in its own process, production mode, on the private prefix. */
 export async function startApiProcess(config: Config, prefix: string, apiKey: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tessera.js'), 'run', '--api'], {
+  // TESSERA_BENCH_API_NODE_ARGS: extra node flags for the API process (e.g. --cpu-prof).
+  const nodeArgs = (process.env.TESSERA_BENCH_API_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'bin', 'tessera.js'), 'run', '--api'], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {

@@ -72,6 +72,23 @@ export function fixedWindowBounds(window: FixedWindow, T: number): { start: numb
   }
 }
 
+/**
+ * The query times [from, until) whose window has the same tile-aligned bounds as T's:
+ * start for sliding windows (their end is T itself), start and end for the others.
+ */
+export function fixedWindowSpan(window: FixedWindow, T: number): { from: number; until: number } {
+  switch (window.kind) {
+    case 'sliding': {
+      const from = fixedWindowBounds(window, T).start + window.sizeMs;
+      return { from, until: from + window.hopMs };
+    }
+    case 'tumbling': case 'hopping': {
+      const from = fixedWindowBounds(window, T).end;
+      return { from, until: from + (window.kind === 'tumbling' ? window.sizeMs : window.slideMs) };
+    }
+  }
+}
+
 /** Human form used in docs and errors, e.g. "sliding 24h, hop 5m". */
 export function describeWindow(window: WindowSpec): string {
   switch (window.kind) {

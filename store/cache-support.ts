@@ -35,6 +35,8 @@ export interface CacheHarness {
   cached: FeatureReader;
   uncached: FeatureReader;
   lookups: Lookups;
+  /** evaluations of cached entries: snapshot reused or computed */
+  evaluations: Record<'reused' | 'computed', number>;
   /** the online path: one TileStore.apply of these events' tiles (a fresh partition each time, so markers never refuse it) */
   write(events: readonly ClickEvent[]): Promise<void>;
   /** the backfill path: recompute every series' tiles in the tile-aligned range around [from, to) from `events` */
@@ -48,14 +50,19 @@ export interface CacheHarness {
 export function cacheHarness(redis: Redis, prefix: string, registry: Registry, bounds: { maxEntries?: number; maxBytes?: number } = {}): CacheHarness {
   const store = new TileStore(redis, prefix, registry);
   const lookups: Lookups = { hit: 0, stale: 0, cold: 0 };
-  const cache = new TileCache({ maxEntries: bounds.maxEntries ?? 1000, maxBytes: bounds.maxBytes ?? 64 * 1024 * 1024, onLookup: (_, r) => { lookups[r] += 1; } });
+  const evaluations = { reused: 0, computed: 0 };
+  const cache = new TileCache({
+    maxEntries: bounds.maxEntries ?? 1000, maxBytes: bounds.maxBytes ?? 64 * 1024 * 1024,
+    onLookup: (_, r) => { lookups[r] += 1; },
+    onEvaluate: (r) => { evaluations[r] += 1; },
+  });
   const cached = new FeatureReader(redis, prefix, registry, { cache });
   const uncached = new FeatureReader(redis, prefix, registry);
   const names = (entity: Entity): string[] => registry.forEntity(entity).map((d) => d.name);
   const sizes = (entity: Entity): number[] => [...new Set(seriesForFeatures(registry, names(entity)).map((s) => s.tileMs))].sort((a, b) => a - b);
   let partition = 0;
   return {
-    store, cache, cached, uncached, lookups,
+    store, cache, cached, uncached, lookups, evaluations,
     write: async (events) => {
       partition += 1;
       await store.apply(partition, freshEntityWrites(events, registry));

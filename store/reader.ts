@@ -10,12 +10,12 @@
 // every reading is exactly what an uncached read at the same moment would give.
 import type { Redis } from 'ioredis';
 import { decodePacked, TileCodecError, type TileSet } from '../core/codec.js';
-import { evaluateMany } from '../core/evaluate.js';
+import { evaluateMany, evaluateSnapshot, type Evaluation, type EvaluationSnapshot } from '../core/evaluate.js';
 import { isRatio, type Entity, type FeatureDefinition, type FeatureValue } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
 import { KeySpace } from './keys.js';
 import { callScript, registerScripts, SCRIPTS } from './scripts.js';
-import { approximateBytes, type EntityTiles, type TileCache } from './tile-cache.js';
+import { approximateBytes, type CachedTiles, type EntityTiles, type TileCache } from './tile-cache.js';
 
 export interface EntityReading {
   id: string;
@@ -81,22 +81,27 @@ export class FeatureReader {
       const [err, reply] = replies[i] ?? [new Error('missing reply'), null];
       if (err) throw err;
       let read: EntityTiles;
+      // the cache entry these tiles are (or now are) stored as, for keeping snapshots
+      let stored: CachedTiles | undefined;
       const entry = cached[i];
       if (reply === UNCHANGED) {
         if (entry === undefined || cache === undefined) throw new TileCodecError(`read-tiles: "unchanged" for ${JSON.stringify(id)}, which was not cached`);
         cache.touch(cacheKeys[i] as string, entry);
         cache.lookedUp(entity, 'hit');
-        read = entry;
+        read = stored = entry;
       } else {
         const fresh = unpack(reply, sizes, id);
+        read = fresh;
         if (cache !== undefined) {
           cache.lookedUp(entity, entry === undefined ? 'cold' : 'stale');
           const key = cacheKeys[i] as string;
           // Entities without any tiles are not kept: nothing to save, and they would push out real ones.
-          if (fresh.versions !== undefined && fresh.anyKey) cache.set(key, { ...fresh, versions: fresh.versions });
-          else cache.delete(key);
+          if (fresh.versions !== undefined && fresh.anyKey) {
+            stored = { ...fresh, versions: fresh.versions };
+            cache.set(key, stored);
+            read = stored;
+          } else cache.delete(key);
         }
-        read = fresh;
       }
       const reading: EntityReading = { id, values: {}, inexact: [] };
       // No key: either no events ever, or all expired by wall-clock TTL; only a recent T is safe.
@@ -104,7 +109,7 @@ export class FeatureReader {
         reading.inexact.push(...names);
         return reading;
       }
-      const evaluations = evaluateMany(names, read.tiles, T, { registry: this.registry, now: (tileMs) => read.clocks.get(tileMs) });
+      const evaluations = this.evaluate(read, names, T, stored && cache ? { cache, key: cacheKeys[i] as string, entry: stored } : undefined);
       for (const name of names) {
         const ev = evaluations[name];
         if (ev?.exact) reading.values[name] = ev.value;
@@ -113,7 +118,30 @@ export class FeatureReader {
       return reading;
     });
   }
+
+  /**
+   * The features at T. With a cache entry, a snapshot of these names whose range holds T
+   * answers without evaluating (exact: core/evaluate.ts evaluateSnapshot); otherwise the
+   * new evaluation's snapshot is kept on the entry for the next requests.
+   */
+  private evaluate(read: EntityTiles, names: readonly string[], T: number, cached?: { cache: TileCache; key: string; entry: CachedTiles }): Record<string, Evaluation> {
+    const ctx = { registry: this.registry, now: (tileMs: number) => read.clocks.get(tileMs) };
+    if (cached === undefined) return evaluateMany(names, read.tiles, T, ctx);
+    const namesKey = names.join(',');
+    const known = cached.entry.snapshots?.get(namesKey)?.snapshot;
+    if (known !== undefined && T >= known.from && T < known.until) {
+      cached.cache.evaluated('reused');
+      return known.valuesAt(T);
+    }
+    const snapshot = evaluateSnapshot(names, read.tiles, T, ctx);
+    cached.cache.evaluated('computed');
+    cached.cache.keepSnapshot(cached.key, cached.entry, namesKey, snapshot, snapshotBytes(names, snapshot));
+    return snapshot.valuesAt(T);
+  }
 }
+
+/** Heap bytes of a snapshot: its values and the sorted tile lists it keeps (approximate). */
+const snapshotBytes = (names: readonly string[], snapshot: EvaluationSnapshot): number => 256 + 96 * names.length + 40 * snapshot.retainedTiles;
 
 /**
  * Decodes one read-tiles reply: per tile size, a field count and the packed fields. The

@@ -1,6 +1,7 @@
 // Property: whatever the interleaving of writes (online TileStore.apply, backfill
 // TileStore.replace, deletes, expiries) and reads, a read through the cached reader equals
-// an uncached read of the same moment at the same T. Steps run one after the other or,
+// an uncached read of the same moment at the same T. Reads near the previous read's T
+// (as "latest" reads are) exercise the reuse of evaluation snapshots. Steps run one after the other or,
 // in bursts, are issued without waiting for each other: both readers and the writers share
 // one connection, so each cached read reaches Redis right before its uncached twin, and a
 // cached entry may be revalidated while a newer read of the same entity is in flight.
@@ -42,7 +43,7 @@ type Step =
   | { kind: 'backfill'; from: number; length: number; drop: number }
   | { kind: 'delete'; who: number; size: number }
   | { kind: 'expire'; who: number }
-  | { kind: 'read'; entity: Entity; who: number[]; at: number | 'now' };
+  | { kind: 'read'; entity: Entity; who: number[]; at: number | 'now' | { near: number } };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('write' as const), n: fc.integer({ min: 1, max: 250 }) }) },
@@ -53,13 +54,19 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     kind: fc.constant('read' as const),
     entity: fc.constantFrom('user' as const, 'item' as const),
     who: fc.array(fc.nat(), { minLength: 1, maxLength: 4 }),
-    at: fc.oneof(fc.constant('now' as const), fc.double({ min: 0, max: 1.2, noNaN: true })),
+    at: fc.oneof(
+      fc.constant('now' as const),
+      fc.double({ min: 0, max: 1.2, noNaN: true }),
+      // up to 90 s after the previous read's T: mostly within its snapshot's range, sometimes past it
+      fc.record({ near: fc.integer({ min: 0, max: 90_000 }) }),
+    ),
   }) },
 );
 
 /** One run: steps grouped into bursts (issued without waiting) or awaited one by one. */
 async function run(h: CacheHarness, groups: { burst: boolean; steps: Step[] }[]): Promise<void> {
   let written = 0;
+  let lastT = Date.now();
   const pairs: { step: Step; cached: Promise<EntityReading[]>; uncached: Promise<EntityReading[]> }[] = [];
   const issue = (step: Step): Promise<unknown> => {
     switch (step.kind) {
@@ -86,7 +93,9 @@ async function run(h: CacheHarness, groups: { burst: boolean; steps: Step[] }[])
       case 'read': {
         const pool = entities.filter((e) => e.entity === step.entity);
         const ids = [...new Set(step.who.map((w) => (pool[w % pool.length] as (typeof pool)[number]).id))];
-        const T = step.at === 'now' ? Date.now() : NOW - SPAN_MS + Math.floor(step.at * SPAN_MS);
+        const at = step.at;
+        const T = at === 'now' ? Date.now() : typeof at === 'number' ? NOW - SPAN_MS + Math.floor(at * SPAN_MS) : lastT + at.near;
+        lastT = T;
         const pair = h.readBoth(step.entity, ids, T, Date.now());
         pairs.push({ step, ...pair });
         return Promise.all([pair.cached, pair.uncached]);
@@ -114,7 +123,7 @@ async function run(h: CacheHarness, groups: { burst: boolean; steps: Step[] }[])
 }
 
 test('cached reads equal uncached reads of the same moment, under any interleaving of writes, backfills, deletes and expiries', async () => {
-  const total = { hit: 0, stale: 0, cold: 0 };
+  const total = { hit: 0, stale: 0, cold: 0, reused: 0, computed: 0 };
   const groups = fc.array(fc.record({ burst: fc.boolean(), steps: fc.array(stepArb, { minLength: 1, maxLength: 8 }) }), { minLength: 3, maxLength: 8 });
   await fc.assert(fc.asyncProperty(groups, async (g) => {
     const prefix = testPrefix('cfuzz');
@@ -123,10 +132,11 @@ test('cached reads equal uncached reads of the same moment, under any interleavi
     try {
       await run(h, g);
       for (const r of ['hit', 'stale', 'cold'] as const) total[r] += h.lookups[r];
+      for (const r of ['reused', 'computed'] as const) total[r] += h.evaluations[r];
     } finally {
       await dropPrefix(redis, prefix);
     }
   }), { numRuns: 30, seed: 20261206 });
   // The property is only worth something if every path ran.
-  assert.ok(total.hit > 0 && total.stale > 0 && total.cold > 0, `lookups ${JSON.stringify(total)}`);
+  assert.ok(total.hit > 0 && total.stale > 0 && total.cold > 0 && total.reused > 0 && total.computed > 0, `lookups ${JSON.stringify(total)}`);
 });

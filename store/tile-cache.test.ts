@@ -3,9 +3,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { TileCache, type CachedTiles } from './tile-cache.js';
+import { evaluateSnapshot } from '../core/evaluate.js';
+import { MAX_SNAPSHOTS, TileCache, type CachedTiles } from './tile-cache.js';
 
 const entry = (bytes: number, version = 'v'): CachedTiles => ({ tiles: new Map(), clocks: new Map(), anyKey: true, versions: [version], bytes });
+const snapshot = evaluateSnapshot([], new Map(), 0);
 
 test('least recently used entries go first, by entries', () => {
   const c = new TileCache({ maxEntries: 2, maxBytes: 1e9 });
@@ -51,17 +53,29 @@ test('off when either bound is 0', () => {
 test('property: the bounds always hold and the byte count matches the entries kept', () => {
   fc.assert(fc.property(
     fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 500 }),
-    fc.array(fc.tuple(fc.constantFrom('set', 'touch', 'delete'), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 300 }))),
+    fc.array(fc.tuple(fc.constantFrom('set', 'touch', 'delete', 'snapshot'), fc.integer({ min: 0, max: 12 }), fc.integer({ min: 1, max: 300 }))),
     (maxEntries, maxBytes, ops) => {
       const c = new TileCache({ maxEntries, maxBytes });
       const kept = new Map<string, number>();
+      const base = new Map<CachedTiles, number>();
       for (const [op, k, bytes] of ops) {
         const key = `k${k}`;
-        if (op === 'set') c.set(key, entry(bytes));
+        const e = c.peek(key);
+        if (op === 'set') { const fresh = entry(bytes); base.set(fresh, bytes); c.set(key, fresh); }
         else if (op === 'delete') c.delete(key);
-        else { const e = c.peek(key); if (e) c.touch(key, e); }
+        else if (op === 'touch') { if (e) c.touch(key, e); }
+        // snapshots of a few name lists (more than MAX_SNAPSHOTS), replacing and adding
+        else if (e) c.keepSnapshot(key, e, `names${bytes % (MAX_SNAPSHOTS + 2)}`, snapshot, bytes);
       }
-      for (let k = 0; k <= 12; k++) { const e = c.peek(`k${k}`); if (e) kept.set(`k${k}`, e.bytes); }
+      for (let k = 0; k <= 12; k++) {
+        const e = c.peek(`k${k}`);
+        if (!e) continue;
+        kept.set(`k${k}`, e.bytes);
+        // an entry's bytes: its tiles plus exactly the snapshots it keeps
+        const snaps = [...(e.snapshots?.values() ?? [])];
+        assert.ok(snaps.length <= MAX_SNAPSHOTS);
+        assert.equal(e.bytes, (base.get(e) ?? NaN) + snaps.reduce((a, x) => a + x.bytes, 0));
+      }
       assert.ok(c.size <= maxEntries && c.bytes <= maxBytes);
       assert.equal(c.size, kept.size);
       assert.equal(c.bytes, [...kept.values()].reduce((a, b) => a + b, 0));

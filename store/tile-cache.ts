@@ -1,12 +1,16 @@
 // The API's cache of decoded tiles, per entity (and set of tile sizes). It only saves the
 // transfer and the decoding of tiles Redis confirmed unchanged: store/reader.ts sends the
 // cached versions with every read, and read-tiles.lua answers "unchanged" or the current
-// tiles in one atomic call. Evaluation at the request's T still runs per request, so an
-// entry never holds a value, only tiles, and "latest" stays exact as time moves.
+// tiles in one atomic call.
+//
+// An entry also keeps up to MAX_SNAPSHOTS evaluation snapshots of its tiles (one per set of
+// feature names; core/evaluate.ts evaluateSnapshot), so a hit whose T is still in a
+// snapshot's range skips evaluation: the snapshot vouches for every T in that range.
 //
 // Bounded by entries and by approximate bytes; least recently used entries go first
 // (a Map keeps insertion order: a hit moves its entry to the end).
 import type { TileSet } from '../core/codec.js';
+import type { EvaluationSnapshot } from '../core/evaluate.js';
 import type { Entity } from '../core/features/definition.js';
 
 /** One entity's tiles as read from Redis. Never mutated once built (requests share it). */
@@ -21,9 +25,14 @@ export interface EntityTiles {
 export interface CachedTiles extends EntityTiles {
   /** per tile hash, in the read's key order: its _v as read ('' = the hash did not exist) */
   versions: readonly string[];
-  /** approximate heap bytes of the decoded tiles */
+  /** approximate heap bytes of the decoded tiles and the snapshots */
   bytes: number;
+  /** evaluations of these tiles by feature-name list (derived data, added by readers) */
+  snapshots?: Map<string, { snapshot: EvaluationSnapshot; bytes: number }>;
 }
+
+/** Snapshots kept per entry: one per distinct feature-name list a client asks for. */
+export const MAX_SNAPSHOTS = 4;
 
 /** hit: Redis said unchanged; stale: cached but changed (or gone); cold: not cached */
 export type LookupResult = 'hit' | 'stale' | 'cold';
@@ -35,6 +44,8 @@ export interface TileCacheOptions {
   maxBytes: number;
   /** called once per entity read (metrics) */
   onLookup?: (entity: Entity, result: LookupResult) => void;
+  /** called once per evaluation of a cached entry (metrics) */
+  onEvaluate?: (result: 'reused' | 'computed') => void;
 }
 
 /**
@@ -83,12 +94,36 @@ export class TileCache {
     if (!this.enabled || entry.bytes > this.options.maxBytes) return;
     this.entries.set(key, entry);
     this.totalBytes += entry.bytes;
+    this.enforceBounds();
+  }
+
+  /** Drops least recently used entries until both bounds hold. */
+  private enforceBounds(): void {
     while (this.entries.size > this.options.maxEntries || this.totalBytes > this.options.maxBytes) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
       this.delete(oldest.value);
       this.evictions += 1;
     }
+  }
+
+  /**
+   * Keeps a snapshot on the entry stored under key (if it still is), its bytes counted in
+   * the entry's; it replaces the one for the same names, or the oldest beyond MAX_SNAPSHOTS.
+   */
+  keepSnapshot(key: string, entry: CachedTiles, names: string, snapshot: EvaluationSnapshot, bytes: number): void {
+    if (this.entries.get(key) !== entry) return;
+    const snapshots = (entry.snapshots ??= new Map());
+    const drop = snapshots.has(names) ? names : snapshots.size >= MAX_SNAPSHOTS ? snapshots.keys().next().value : undefined;
+    let delta = bytes;
+    if (drop !== undefined) {
+      delta -= snapshots.get(drop)?.bytes ?? 0;
+      snapshots.delete(drop);
+    }
+    snapshots.set(names, { snapshot, bytes });
+    entry.bytes += delta;
+    this.totalBytes += delta;
+    this.enforceBounds();
   }
 
   delete(key: string): void {
@@ -105,5 +140,9 @@ export class TileCache {
 
   lookedUp(entity: Entity, result: LookupResult): void {
     this.options.onLookup?.(entity, result);
+  }
+
+  evaluated(result: 'reused' | 'computed'): void {
+    this.options.onEvaluate?.(result);
   }
 }
