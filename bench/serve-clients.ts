@@ -84,19 +84,24 @@ export function hgetallClient(redis: Redis, keys: KeySpace, sizes: Record<Entity
   };
 }
 
-/** What the API's reader sends: one pipelined read-tiles call per entity, replies not decoded. */
+/**
+ * What the API's reader sends (store/reader.ts): one read-tiles call for the user and one
+ * for the items, pipelined, no cached versions, replies not decoded.
+ */
 export function scriptClient(redis: Redis, keys: KeySpace, sizes: Record<Entity, number[]>, shape: ShapeName): Send<Request> {
   registerScripts(redis);
+  const call = (pipe: ReturnType<Redis['pipeline']>, entity: Entity, ids: readonly string[]): void => {
+    callScript(pipe, SCRIPTS.readTiles, ids.flatMap((id) => sizes[entity].map((s) => keys.tiles(entity, id, s))), [String(sizes[entity].length), ...ids.map(() => '-')]);
+  };
   return async (req) => {
     const pipe = redis.pipeline();
-    callScript(pipe, SCRIPTS.readTiles, sizes.user.map((s) => keys.tiles('user', req.user, s)), []);
-    if (shape !== 'user') for (const i of req.items) callScript(pipe, SCRIPTS.readTiles, sizes.item.map((s) => keys.tiles('item', i, s)), []);
+    call(pipe, 'user', [req.user]);
+    if (shape !== 'user') call(pipe, 'item', req.items);
     const replies = (await pipe.exec()) ?? [];
     const failed = replies.find(([err]) => err);
     return failed ? (failed[0]?.name ?? 'ERROR') : null;
   };
 }
-
 
 /** Fields and bytes a request reads (mean of a sample), from the HGETALL replies. */
 export interface ReadSize {
@@ -123,6 +128,6 @@ export async function readSize(redis: Redis, keys: KeySpace, sizes: Record<Entit
     }
   }
   const others = shape === 'user' ? 0 : ITEMS_PER_REQUEST;
-  return { hashes: sizes.user.length + others * sizes.item.length, calls: 1 + others, fields: Math.round(fields / sample.length), bytes: Math.round(bytes / sample.length) };
+  return { hashes: sizes.user.length + others * sizes.item.length, calls: others > 0 ? 2 : 1, fields: Math.round(fields / sample.length), bytes: Math.round(bytes / sample.length) };
 }
 

@@ -47,7 +47,7 @@ export interface CacheHarness {
   readBoth(entity: Entity, ids: readonly string[], T: number, wallNow: number): { cached: Promise<EntityReading[]>; uncached: Promise<EntityReading[]> };
 }
 
-export function cacheHarness(redis: Redis, prefix: string, registry: Registry, bounds: { maxEntries?: number; maxBytes?: number } = {}): CacheHarness {
+export function cacheHarness(redis: Redis, prefix: string, registry: Registry, bounds: { maxEntries?: number; maxBytes?: number; entitiesPerCall?: number } = {}): CacheHarness {
   const store = new TileStore(redis, prefix, registry);
   const lookups: Lookups = { hit: 0, stale: 0, cold: 0 };
   const evaluations = { reused: 0, computed: 0 };
@@ -56,7 +56,7 @@ export function cacheHarness(redis: Redis, prefix: string, registry: Registry, b
     onLookup: (_, r) => { lookups[r] += 1; },
     onEvaluate: (r) => { evaluations[r] += 1; },
   });
-  const cached = new FeatureReader(redis, prefix, registry, { cache });
+  const cached = new FeatureReader(redis, prefix, registry, { cache, entitiesPerCall: bounds.entitiesPerCall });
   const uncached = new FeatureReader(redis, prefix, registry);
   const names = (entity: Entity): string[] => registry.forEntity(entity).map((d) => d.name);
   const sizes = (entity: Entity): number[] => [...new Set(seriesForFeatures(registry, names(entity)).map((s) => s.tileMs))].sort((a, b) => a - b);

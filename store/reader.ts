@@ -1,6 +1,6 @@
 // The online store's read side: feature values of many entities at one time T, from the
-// Redis tiles, in ONE round trip (a pipeline of one read-tiles script call per entity,
-// store/lua/read-tiles.lua, which returns each of the entity's tile hashes packed into one
+// Redis tiles, in ONE round trip (a pipeline of read-tiles script calls of up to 100
+// entities each, store/lua/read-tiles.lua, which returns each tile hash packed into one
 // string). Values are exact or the result says which features Redis cannot answer exactly
 // at T (the caller then asks ClickHouse).
 //
@@ -31,15 +31,23 @@ const UNCHANGED = 1;
 export interface FeatureReaderOptions {
   /** decoded tiles of recently read entities, revalidated on every read (the API's) */
   cache?: TileCache;
+  /**
+   * Entities per read-tiles call (default 100): bounds how long one call blocks Redis. On
+   * a Redis Cluster it must be 1 (or calls grouped by slot): one entity's keys share a
+   * slot, several entities' do not.
+   */
+  entitiesPerCall?: number;
 }
 
 export class FeatureReader {
   private readonly keys: KeySpace;
   private readonly cache: TileCache | undefined;
+  private readonly entitiesPerCall: number;
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry, options: FeatureReaderOptions = {}) {
     this.keys = new KeySpace(prefix);
     this.cache = options.cache?.enabled === true ? options.cache : undefined;
+    this.entitiesPerCall = Math.max(1, options.entitiesPerCall ?? 100);
     registerScripts(redis);
   }
 
@@ -70,16 +78,11 @@ export class FeatureReader {
     // exactly these objects, whatever other requests store meanwhile.
     const cacheKeys = cache ? ids.map((id) => `${this.keys.base}:${this.keys.tag(entity, id)}:${sizes.join(',')}`) : [];
     const cached = cache ? cacheKeys.map((k) => cache.peek(k)) : [];
-    const pipe = this.redis.pipeline();
-    ids.forEach((id, i) => {
-      callScript(pipe, SCRIPTS.readTiles, sizes.map((size) => this.keys.tiles(entity, id, size)), [...(cached[i]?.versions ?? [])]);
-    });
-    const replies = (await pipe.exec()) ?? [];
+    const replies = await this.readTiles(entity, ids, sizes, cached);
     const retention = Math.max(0, ...names.map((n) => this.registry.retentionMs(n)));
 
     return ids.map((id, i) => {
-      const [err, reply] = replies[i] ?? [new Error('missing reply'), null];
-      if (err) throw err;
+      const reply = replies[i];
       let read: EntityTiles;
       // the cache entry these tiles are (or now are) stored as, for keeping snapshots
       let stored: CachedTiles | undefined;
@@ -117,6 +120,35 @@ export class FeatureReader {
       }
       return reading;
     });
+  }
+
+  /**
+   * One read-tiles reply per id, in ONE round trip: a pipeline of script calls of up to
+   * entitiesPerCall entities each (sending each cached entity's versions).
+   */
+  private async readTiles(entity: Entity, ids: readonly string[], sizes: readonly number[], cached: ReadonlyArray<CachedTiles | undefined>): Promise<unknown[]> {
+    const pipe = this.redis.pipeline();
+    const per = this.entitiesPerCall;
+    for (let from = 0; from < ids.length; from += per) {
+      const keys: string[] = [];
+      const argv = [String(sizes.length)];
+      for (let i = from; i < Math.min(ids.length, from + per); i++) {
+        const id = ids[i] as string;
+        for (const size of sizes) keys.push(this.keys.tiles(entity, id, size));
+        const versions = cached[i]?.versions;
+        if (versions === undefined) argv.push('-');
+        else argv.push('=', ...versions);
+      }
+      callScript(pipe, SCRIPTS.readTiles, keys, argv);
+    }
+    const out: unknown[] = [];
+    for (const [err, reply] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      if (!Array.isArray(reply)) throw new TileCodecError('read-tiles: unexpected reply');
+      out.push(...(reply as unknown[]));
+    }
+    if (out.length !== ids.length) throw new TileCodecError(`read-tiles: ${out.length} replies for ${ids.length} entities`);
+    return out;
   }
 
   /**

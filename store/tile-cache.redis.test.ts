@@ -151,3 +151,20 @@ test('many entities in one pipeline: hits and misses mixed, each exact', async (
   assert.equal(h.lookups.stale - before.stale, 1);
   assert.equal(h.lookups.cold - before.cold, items.length - 3);
 });
+
+test('entities split over several read-tiles calls: replies stay in id order, hits and misses mixed', async () => {
+  const prefix = testPrefix('cache-split');
+  prefixes.push(prefix);
+  const split = cacheHarness(redis, prefix, registry, { entitiesPerCall: 2 });
+  await split.write(events);
+  const items = [...new Set(events.flatMap((e) => (e.item_id === undefined ? [] : [e.item_id])))].sort();
+  // unknown ids among known ones, in an order unlike the sorted one
+  const ids = [...items.slice(2), 'no-such-item', ...items.slice(0, 2), 'nor-this'];
+  await Promise.all(Object.values(split.readBoth('item', ids.slice(0, 3), NOW, NOW)));
+  const { cached, uncached } = split.readBoth('item', ids, NOW, NOW);
+  const got = await cached;
+  assert.deepEqual(got, await uncached);
+  assert.deepEqual(got.map((r) => r.id), ids);
+  assert.ok(got.some((r) => Object.values(r.values).some((v) => v !== 0 && v !== null && !(Array.isArray(v) && v.length === 0))), 'some item has events');
+  assert.ok(split.lookups.hit >= 2 && split.lookups.cold >= 4, JSON.stringify(split.lookups));
+});

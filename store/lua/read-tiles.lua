@@ -1,6 +1,6 @@
 #!lua flags=no-writes
 --[[
-  read-tiles: every tile field of ONE entity's tile hashes, packed into one string per hash,
+  read-tiles: every tile field of entities' tile hashes, packed into one string per hash,
   for store/reader.ts, unless the caller's cached copy is still current. Read-only: the
   no-writes flag above makes Redis refuse any write from it, and lets it run on replicas
   and while Redis is out of memory.
@@ -16,33 +16,57 @@
   tiles. So equal _v means equal contents, and an absent hash has no contents. Checking and
   reading in ONE script call makes every answer a snapshot of one moment.
 
-  KEYS[1..n]  the entity's tile hashes (all share the entity's hash tag: one slot)
-  ARGV        none: read everything; or exactly n values, the _v of each key in KEYS order
-              as the caller last read it ('' = the key did not exist)
+  KEYS        the tile hashes of one or more entities, `per` consecutive keys each
+  ARGV[1]     per: the number of keys of each entity
+  then, per entity in KEYS order, '-' (no cached copy: read everything), or '=' followed
+  by `per` values, the _v of each of its keys as the caller last read it ('' = the key
+  did not exist)
 
-  Returns the integer 1 ("unchanged") when ARGV is given and every key is as the caller
-  last read it: its _v equals the given one, or it was and still is absent. (A hash with
-  no _v, written before writers set it, never matches: the reader does not cache it.) Otherwise, per key in KEYS order: the number of
-  fields and values (0 when the key does not exist), then field1 \n value1 \n field2 \n
-  value2 ... (_v among them). Field names and values never contain '\n' (tile fields are
+  Returns one reply per entity. The integer 1 ("unchanged") when versions were given and
+  every key is as the caller last read it: its _v equals the given one, or it was and
+  still is absent. (A hash with no _v, written before writers set it, never matches: the
+  reader does not cache it.) Otherwise, per key: the number of fields and values (0 when
+  the key does not exist), then field1 \n value1 \n field2 \n value2 ... (_v among them).
+  Field names and values never contain '\n' (tile fields are
   <tile>:<series>:<part>[:<member>] with members from ids, which the event contract keeps
   free of control characters, decimal or JSON values, and _v tokens without newlines);
   the count lets the reader detect a hash that breaks this instead of misreading it.
+
+  One call for many entities: a request's entities cost Redis one script call and the
+  client one command (ioredis wrote 101 pipelined commands as 101 socket writes, the
+  API's largest cost after its cache). The keys of several entities are in different
+  cluster slots, so on a Redis Cluster the reader must group entities by slot (see
+  store/reader.ts); each entity's own keys share its hash tag.
 ]]
-if #ARGV == #KEYS and #KEYS > 0 then
-  local same = true
-  for k = 1, #KEYS do
-    local ok
-    if ARGV[k] == '' then ok = redis.call('EXISTS', KEYS[k]) == 0
-    else ok = redis.call('HGET', KEYS[k], '_v') == ARGV[k] end
-    if not ok then same = false; break end
-  end
-  if same then return 1 end
-end
+local per = tonumber(ARGV[1])
 local out = {}
-for k = 1, #KEYS do
-  local h = redis.call('HGETALL', KEYS[k])
-  out[2 * k - 1] = #h
-  out[2 * k] = table.concat(h, '\n')
+local a = 2
+for e = 1, #KEYS / per do
+  local first = (e - 1) * per
+  local same = false
+  if ARGV[a] == '=' then
+    same = true
+    for k = 1, per do
+      local key, v = KEYS[first + k], ARGV[a + k]
+      local ok
+      if v == '' then ok = redis.call('EXISTS', key) == 0
+      else ok = redis.call('HGET', key, '_v') == v end
+      if not ok then same = false; break end
+    end
+    a = a + 1 + per
+  else
+    a = a + 1
+  end
+  if same then
+    out[e] = 1
+  else
+    local tiles = {}
+    for k = 1, per do
+      local h = redis.call('HGETALL', KEYS[first + k])
+      tiles[2 * k - 1] = #h
+      tiles[2 * k] = table.concat(h, '\n')
+    end
+    out[e] = tiles
+  end
 end
 return out
