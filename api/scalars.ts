@@ -43,8 +43,16 @@ function offsetMs(tz: string): number {
   return sign * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6))) * 60_000;
 }
 
+// The rows of one response share their asOf: remember the last one formatted.
+let lastMs = NaN;
+let lastText = '';
+
 export function formatDateTime(ms: number): string {
-  return new Date(ms).toISOString();
+  if (ms !== lastMs) {
+    lastText = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastText;
 }
 
 export const DateTimeScalar = new GraphQLScalarType<number, string>({

@@ -102,7 +102,7 @@ export function createApi(options: CreateApiOptions): Api {
   if (!development) checkProductionKeys(keys);
   const registry = options.registry ?? createRegistry({ latenessMs: config.events.allowedLatenessMs });
   // Created even when off (0 bounds), so the gauges always have a source.
-  const tileCache = new TileCache({ ...config.api.tileCache, onLookup: (entity, result) => metrics.tileCacheLookups.inc({ entity, result }), onEvaluate: (result) => metrics.evaluations.inc({ result }) });
+  const tileCache = new TileCache({ ...config.api.tileCache, onLookup: (entity, result, n) => metrics.tileCacheLookups.inc({ entity, result }, n), onEvaluate: (result, n) => metrics.evaluations.inc({ result }, n) });
   const metrics = createApiMetrics({ tileCache });
 
   const ownRedis = options.redis === undefined;

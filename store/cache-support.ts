@@ -53,8 +53,8 @@ export function cacheHarness(redis: Redis, prefix: string, registry: Registry, b
   const evaluations = { reused: 0, computed: 0 };
   const cache = new TileCache({
     maxEntries: bounds.maxEntries ?? 1000, maxBytes: bounds.maxBytes ?? 64 * 1024 * 1024,
-    onLookup: (_, r) => { lookups[r] += 1; },
-    onEvaluate: (r) => { evaluations[r] += 1; },
+    onLookup: (_, r, n) => { lookups[r] += n; },
+    onEvaluate: (r, n) => { evaluations[r] += n; },
   });
   const cached = new FeatureReader(redis, prefix, registry, { cache, entitiesPerCall: bounds.entitiesPerCall });
   const uncached = new FeatureReader(redis, prefix, registry);

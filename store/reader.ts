@@ -81,7 +81,10 @@ export class FeatureReader {
     const replies = await this.readTiles(entity, ids, sizes, cached);
     const retention = Math.max(0, ...names.map((n) => this.registry.retentionMs(n)));
 
-    return ids.map((id, i) => {
+    // counted here and reported once per read: a metric update per entity costs more than the hit
+    const outcomes = { hit: 0, stale: 0, cold: 0 };
+    const evaluations = { reused: 0, computed: 0 };
+    const readings = ids.map((id, i): EntityReading => {
       const reply = replies[i];
       let read: EntityTiles;
       // the cache entry these tiles are (or now are) stored as, for keeping snapshots
@@ -90,13 +93,13 @@ export class FeatureReader {
       if (reply === UNCHANGED) {
         if (entry === undefined || cache === undefined) throw new TileCodecError(`read-tiles: "unchanged" for ${JSON.stringify(id)}, which was not cached`);
         cache.touch(cacheKeys[i] as string, entry);
-        cache.lookedUp(entity, 'hit');
+        outcomes.hit++;
         read = stored = entry;
       } else {
         const fresh = unpack(reply, sizes, id);
         read = fresh;
         if (cache !== undefined) {
-          cache.lookedUp(entity, entry === undefined ? 'cold' : 'stale');
+          outcomes[entry === undefined ? 'cold' : 'stale']++;
           const key = cacheKeys[i] as string;
           // Entities without any tiles are not kept: nothing to save, and they would push out real ones.
           if (fresh.versions !== undefined && fresh.anyKey) {
@@ -112,14 +115,19 @@ export class FeatureReader {
         reading.inexact.push(...names);
         return reading;
       }
-      const evaluations = this.evaluate(read, names, T, stored && cache ? { cache, key: cacheKeys[i] as string, entry: stored } : undefined);
+      const values = this.evaluate(read, names, T, stored && cache ? { cache, key: cacheKeys[i] as string, entry: stored, counts: evaluations } : undefined);
       for (const name of names) {
-        const ev = evaluations[name];
+        const ev = values[name];
         if (ev?.exact) reading.values[name] = ev.value;
         else reading.inexact.push(name);
       }
       return reading;
     });
+    if (cache !== undefined) {
+      for (const r of ['hit', 'stale', 'cold'] as const) cache.lookedUp(entity, r, outcomes[r]);
+      for (const r of ['reused', 'computed'] as const) cache.evaluated(r, evaluations[r]);
+    }
+    return readings;
   }
 
   /**
@@ -156,17 +164,17 @@ export class FeatureReader {
    * answers without evaluating (exact: core/evaluate.ts evaluateSnapshot); otherwise the
    * new evaluation's snapshot is kept on the entry for the next requests.
    */
-  private evaluate(read: EntityTiles, names: readonly string[], T: number, cached?: { cache: TileCache; key: string; entry: CachedTiles }): Record<string, Evaluation> {
+  private evaluate(read: EntityTiles, names: readonly string[], T: number, cached?: { cache: TileCache; key: string; entry: CachedTiles; counts: Record<'reused' | 'computed', number> }): Record<string, Evaluation> {
     const ctx = { registry: this.registry, now: (tileMs: number) => read.clocks.get(tileMs) };
     if (cached === undefined) return evaluateMany(names, read.tiles, T, ctx);
     const namesKey = names.join(',');
     const known = cached.entry.snapshots?.get(namesKey)?.snapshot;
     if (known !== undefined && T >= known.from && T < known.until) {
-      cached.cache.evaluated('reused');
+      cached.counts.reused++;
       return known.valuesAt(T);
     }
     const snapshot = evaluateSnapshot(names, read.tiles, T, ctx);
-    cached.cache.evaluated('computed');
+    cached.counts.computed++;
     cached.cache.keepSnapshot(cached.key, cached.entry, namesKey, snapshot, snapshotBytes(names, snapshot));
     return snapshot.valuesAt(T);
   }

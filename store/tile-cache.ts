@@ -42,10 +42,10 @@ export interface TileCacheOptions {
   maxEntries: number;
   /** most approximate bytes of decoded tiles kept */
   maxBytes: number;
-  /** called once per entity read (metrics) */
-  onLookup?: (entity: Entity, result: LookupResult) => void;
-  /** called once per evaluation of a cached entry (metrics) */
-  onEvaluate?: (result: 'reused' | 'computed') => void;
+  /** called with the number of entity reads of each outcome (metrics) */
+  onLookup?: (entity: Entity, result: LookupResult, n: number) => void;
+  /** called with the number of evaluations of cached entries of each outcome (metrics) */
+  onEvaluate?: (result: 'reused' | 'computed', n: number) => void;
 }
 
 /**
@@ -138,11 +138,12 @@ export class TileCache {
     this.totalBytes = 0;
   }
 
-  lookedUp(entity: Entity, result: LookupResult): void {
-    this.options.onLookup?.(entity, result);
+  /** Reports n lookups of one outcome (a read reports its totals once: metrics cost per call). */
+  lookedUp(entity: Entity, result: LookupResult, n = 1): void {
+    if (n > 0) this.options.onLookup?.(entity, result, n);
   }
 
-  evaluated(result: 'reused' | 'computed'): void {
-    this.options.onEvaluate?.(result);
+  evaluated(result: 'reused' | 'computed', n = 1): void {
+    if (n > 0) this.options.onEvaluate?.(result, n);
   }
 }
