@@ -7,4 +7,9 @@ export interface ApiContext extends YogaInitialContext {
   principal?: Principal;
   /** ids requested by the fields resolved so far */
   idsRequested?: number;
+  /**
+   * "Now" of this request, taken when the first field needs it: every field without asOf
+   * reads this same instant, so a user's and its candidate items' features line up.
+   */
+  requestNow?: number;
 }

@@ -98,6 +98,29 @@ for (const entity of ['user', 'item'] as const) {
   });
 }
 
+test('one request, one "now": every field without asOf reads the same instant', async () => {
+  // A clock that moves on every reading: without one reading per request, fields differ.
+  let ticks = 0;
+  const own = await startTestApi({ registry, prefix, redis: apiRedis, offline, now: () => NOW + ticks++ });
+  try {
+    const r = await gql(own.url, `query($u: [String!]!, $i: [String!]!, $un: [String!]!, $in: [String!]!) {
+      u: features(entity: "user", ids: $u, names: $un) { id asOf }
+      i: features(entity: "item", ids: $i, names: $in) { id asOf }
+      users(ids: $u) { id asOf user_views_1h }
+      again: features(entity: "item", ids: $i, names: $in) { asOf } }`,
+    { variables: { u: idsOf('user').slice(0, 3), i: idsOf('item').slice(0, 40), un: namesOf('user'), in: namesOf('item') } });
+    assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 500));
+    const { u, i, users, again } = r.body.data as Record<string, Row[]>;
+    const times = new Set([u, i, users, again].flatMap((rows) => (rows ?? []).map((row) => row.asOf)));
+    assert.equal(times.size, 1, `asOf values ${[...times].join(', ')}`);
+    // the next request reads the clock again
+    const next = await gql(own.url, 'query($u: [String!]!) { features(entity: "user", ids: $u, names: ["user_views_1h"]) { asOf } }', { variables: { u: idsOf('user').slice(0, 1) } });
+    assert.ok(Date.parse(next.body.data.features[0].asOf) > Date.parse([...times][0] as string));
+  } finally {
+    await own.stop();
+  }
+});
+
 test('past times: Redis where exact, the rest routed in one offline query per request; all equal the reference', async () => {
   const rng = new Rng('api-past');
   const sources: Record<string, number> = {};

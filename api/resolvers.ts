@@ -87,12 +87,14 @@ function jobsOrThrow(jobs: JobSource | undefined, what: string): JobSource {
 }
 
 export function createResolvers(d: ResolverDeps) {
+  const requestNow = (ctx: ApiContext): number => (ctx.requestNow ??= d.service.clock());
+
   const features: Resolver<{ entity: string; ids: string[]; names: string[]; asOf?: number | null }, FeatureRowResult[]> =
     async (_p, args, ctx) => {
       const entity = parseEntity(args.entity);
       const names = d.service.resolveNames(entity, args.names);
       takeIds(ctx, args.ids, d.limits.maxIdsPerRequest);
-      const result = await d.service.read(entity, args.ids, names, args.asOf ?? undefined);
+      const result = await d.service.read(entity, args.ids, names, args.asOf ?? undefined, requestNow(ctx));
       if (result.offlineError) throw result.offlineError;
       return result.rows;
     };
@@ -101,7 +103,7 @@ export function createResolvers(d: ResolverDeps) {
     const selected = selectedFieldNames(info);
     const names = d.registry.forEntity(entity).map((def) => def.name).filter((n) => selected.has(n));
     takeIds(ctx, args.ids, d.limits.maxIdsPerRequest);
-    const result = await d.service.read(entity, args.ids, names, args.asOf ?? undefined);
+    const result = await d.service.read(entity, args.ids, names, args.asOf ?? undefined, requestNow(ctx));
     const error = result.offlineError && partialError(result.offlineError);
     return result.rows.map((r) => (error ? { ...r, error } : r));
   };

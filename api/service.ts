@@ -66,9 +66,17 @@ export class FeatureService {
     return out;
   }
 
-  /** Rows in `ids` order (repeated ids repeat their row); names must be resolved. */
-  async read(entity: Entity, ids: readonly string[], names: readonly string[], asOf?: number): Promise<FeatureResult> {
-    const wallNow = this.now();
+  /** The service's clock (epoch ms). */
+  clock(): number {
+    return this.now();
+  }
+
+  /**
+   * Rows in `ids` order (repeated ids repeat their row); names must be resolved. `now` is
+   * the request's clock reading (default: read it here); asOf omitted means now.
+   */
+  async read(entity: Entity, ids: readonly string[], names: readonly string[], asOf?: number, now?: number): Promise<FeatureResult> {
+    const wallNow = now ?? this.now();
     const T = asOf ?? wallNow;
     const ahead = this.o.maxFutureMs ?? 5 * 60_000;
     if (T > wallNow + ahead) {
