@@ -28,7 +28,8 @@ export interface OnlineWorkerOptions {
   topic?: string;
   /** Redis key prefix (tests use their own) */
   prefix?: string;
-  /** partitions processed at once (default 3) */
+  /** partitions processed at once (default 6: every partition of the default topic, so one
+   *  partition's Redis round trips overlap the others' CPU work within each fetch) */
   concurrency?: number;
   onBatch?: (partition: number, outcome: BatchOutcome) => void;
   /** per-command Redis timeout (default 15 s; must stay below the 30 s group session timeout) */
@@ -173,7 +174,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
 
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 3, eachBatch });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 6, eachBatch });
   log.info({ topic, group: opts.groupId ?? config.groups.online }, 'online worker running');
 
   return {
