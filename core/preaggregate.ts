@@ -45,42 +45,53 @@ export interface TileWrite {
  * restricts it to some series (backfill of named features).
  */
 export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry, only?: ReadonlySet<string>): TileGroup[] {
-  const groups = new Map<string, TileGroup>();
-  // Series by (entity, tile size): an event's group key is built once per hash, not per series.
-  const bySize = new Map<string, { entity: Entity; tileMs: number; series: Series[] }>();
+  // Per entity kind, its hashes (one per tile size, ascending) and their series. An event
+  // looks its entity up once per kind and reaches its groups by index: no key string is
+  // built per event and hash (that, and the garbage it made, was most of this function).
+  const kinds = new Map<Entity, { hashes: { tileMs: number; series: Series[] }[]; byId: Map<string, (TileGroup | undefined)[]> }>();
   for (const s of registry.series.values()) {
     if (only !== undefined && !only.has(s.id)) continue;
-    const k = `${s.entity}\u0000${s.tileMs}`;
-    let g = bySize.get(k);
-    if (g === undefined) bySize.set(k, (g = { entity: s.entity, tileMs: s.tileMs, series: [] }));
-    g.series.push(s);
+    let kind = kinds.get(s.entity);
+    if (kind === undefined) kinds.set(s.entity, (kind = { hashes: [], byId: new Map() }));
+    let h = kind.hashes.find((x) => x.tileMs === s.tileMs);
+    if (h === undefined) kind.hashes.push((h = { tileMs: s.tileMs, series: [] }));
+    h.series.push(s);
   }
-  const hashes = [...bySize.values()];
+  for (const kind of kinds.values()) kind.hashes.sort((a, b) => a.tileMs - b.tileMs);
+  const plan = [...kinds].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   for (const event of events) {
-    for (const h of hashes) {
-      const entityId = entityIdOf(event, h.entity);
+    for (const [entity, kind] of plan) {
+      const entityId = entityIdOf(event, entity);
       if (entityId === undefined) continue;
-      let group: TileGroup | undefined;
-      for (const s of h.series) {
-        const sample = selectSample(event, s);
-        if (sample === undefined) continue;
-        if (group === undefined) {
-          const key = `${h.entity}\u0000${entityId}\u0000${h.tileMs}`;
-          group = groups.get(key);
-          if (group === undefined) groups.set(key, (group = { entity: h.entity, entityId, tileMs: h.tileMs, tiles: new Map() }));
+      let slots = kind.byId.get(entityId);
+      for (let k = 0; k < kind.hashes.length; k++) {
+        const h = kind.hashes[k] as { tileMs: number; series: Series[] };
+        let group: TileGroup | undefined;
+        for (const s of h.series) {
+          const sample = selectSample(event, s);
+          if (sample === undefined) continue;
+          if (group === undefined) {
+            if (slots === undefined) kind.byId.set(entityId, (slots = []));
+            group = slots[k];
+            if (group === undefined) slots[k] = group = { entity, entityId, tileMs: h.tileMs, tiles: new Map() };
+          }
+          let tiles = group.tiles.get(s.id);
+          if (tiles === undefined) group.tiles.set(s.id, (tiles = new Map<number, Tile>()));
+          const start = floorTo(sample.time, s.tileMs);
+          let tile = tiles.get(start);
+          if (tile === undefined) tiles.set(start, (tile = emptyTile(s.ir)));
+          updateTile(s.ir, s.limit, tile, sample);
         }
-        let tiles = group.tiles.get(s.id);
-        if (tiles === undefined) group.tiles.set(s.id, (tiles = new Map<number, Tile>()));
-        const start = floorTo(sample.time, s.tileMs);
-        let tile = tiles.get(start);
-        if (tile === undefined) tiles.set(start, (tile = emptyTile(s.ir)));
-        updateTile(s.ir, s.limit, tile, sample);
       }
     }
   }
   // Deterministic order (entity, id, tile size) so equal batches give equal write lists.
-  return [...groups.values()].sort((a, b) => (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0)
-    || (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0) || a.tileMs - b.tileMs);
+  const out: TileGroup[] = [];
+  for (const [, kind] of plan) {
+    const ids = [...kind.byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const id of ids) for (const group of kind.byId.get(id) ?? []) if (group !== undefined) out.push(group);
+  }
+  return out;
 }
 
 /** The writes of one batch of accepted events (split batches add up to the same hashes). */
@@ -92,21 +103,20 @@ export function preaggregate(events: Iterable<ClickEvent>, registry: Registry): 
 export function toWrite(group: TileGroup, registry: Registry): TileWrite {
   const ops: TileOp[] = [];
   const expiry = new Map<number, number>();
-  for (const [id, tiles] of [...group.tiles].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+  // Series ids are distinct: the default sort (UTF-16 code units) is the `<` order.
+  for (const id of [...group.tiles.keys()].sort()) {
     const s = registry.series.get(id);
     if (s === undefined) throw new RangeError(`series ${id} is not in the registry`);
-    for (const [start, tile] of [...tiles].sort((a, b) => a[0] - b[0])) {
-      ops.push(...encodeTileOps(s, start, tile));
-      expiry.set(start, Math.max(expiry.get(start) ?? -Infinity, tileExpireAt(s, start)));
+    const tiles = group.tiles.get(id) as Map<number, Tile>;
+    for (const start of [...tiles.keys()].sort((a, b) => a - b)) {
+      for (const op of encodeTileOps(s, start, tiles.get(start) as Tile)) ops.push(op);
+      const at = tileExpireAt(s, start);
+      const seen = expiry.get(start);
+      if (seen === undefined || at > seen) expiry.set(start, at);
     }
   }
   const tiles = [...expiry].sort((a, b) => a[0] - b[0]).map(([start, expireAt]) => ({ start, expireAt }));
-  return {
-    entity: group.entity,
-    entityId: group.entityId,
-    tileMs: group.tileMs,
-    ops,
-    tiles,
-    expireAt: Math.max(...tiles.map((t) => t.expireAt)),
-  };
+  let expireAt = -Infinity;
+  for (const t of tiles) if (t.expireAt > expireAt) expireAt = t.expireAt;
+  return { entity: group.entity, entityId: group.entityId, tileMs: group.tileMs, ops, tiles, expireAt };
 }

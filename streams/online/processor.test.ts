@@ -22,7 +22,7 @@ const registry = createRegistry({ latenessMs: 10 * 60_000 });
 class InjectedFailure extends Error {}
 
 /** Redis as apply-entity.lua sees it: meta (marker, acc) and tile hashes per entity. */
-function memoryStore(rng: Rng | undefined, failRate: number) {
+function memoryStore(rng: Rng | undefined, failRate: number, io?: Io) {
   const meta = new Map<string, { raw: string; acc: string }>();
   const hashes = new Map<string, Record<string, string>>();
   const store = {
@@ -38,6 +38,21 @@ function memoryStore(rng: Rng | undefined, failRate: number) {
       return { users: u, items: i };
     },
     async apply(_partition: number, writes: readonly EntityWrite[]) {
+      if (io !== undefined) {
+        // slow I/O: the processor's other work runs meanwhile. A user write may only be
+        // sent once every item write and DLQ send of its batch is confirmed (exactly-once).
+        const users = writes.some((w) => w.entity === 'user');
+        if (users) assert.deepStrictEqual({ items: io.items, dlq: io.dlq }, { items: 0, dlq: 0 }, 'user writes sent before the batch\'s item writes and DLQ send were confirmed');
+        if (!users) {
+          if (io.dlq > 0) io.overlapped += 1;
+          io.items += 1;
+        }
+        try {
+          await io.pause();
+        } finally {
+          if (!users) io.items -= 1;
+        }
+      }
       // a pipeline that dies part-way: the writes before the failure are applied
       const failAt = rng !== undefined && rng.next() < failRate ? Math.floor(rng.next() * (writes.length + 1)) : -1;
       let applied = 0;
@@ -65,13 +80,36 @@ function memoryStore(rng: Rng | undefined, failRate: number) {
   return { store: store as unknown as TileStore, meta, hashes };
 }
 
-function run(records: readonly RawRecord[], seed: string, failRate: number) {
+/** In-flight item writes and DLQ sends, and a random number of event-loop turns per I/O. */
+interface Io { items: number; dlq: number; overlapped: number; pause(): Promise<void> }
+
+function slowIo(seed: string): Io {
+  const rng = new Rng(`io-${seed}`);
+  const io: Io = {
+    items: 0, dlq: 0, overlapped: 0,
+    async pause() {
+      for (let n = Math.floor(rng.next() * 4); n >= 0; n--) await new Promise((r) => setImmediate(r));
+    },
+  };
+  return io;
+}
+
+function run(records: readonly RawRecord[], seed: string, failRate: number, io?: Io) {
   const rng = new Rng(`processor-${seed}`);
   const injected = failRate > 0 ? new Rng(`failures-${seed}`) : undefined;
-  const { store, meta, hashes } = memoryStore(injected, failRate);
+  const { store, meta, hashes } = memoryStore(injected, failRate, io);
   const dlqSeen = new Map<string, string>(); // offset -> reason (deduplicated downstream by offset)
   const dlq: DlqSink = {
     async send(rs: readonly DlqRecord[]) {
+      if (io !== undefined) {
+        if (io.items > 0) io.overlapped += 1;
+        io.dlq += 1;
+        try {
+          await io.pause();
+        } finally {
+          io.dlq -= 1;
+        }
+      }
       if (injected !== undefined && injected.next() < failRate / 2) throw new InjectedFailure('dlq send failed');
       for (const r of rs) dlqSeen.set(r.source_offset, r.reason);
     },
@@ -95,6 +133,21 @@ function run(records: readonly RawRecord[], seed: string, failRate: number) {
     }
     return { meta, hashes, dlqSeen, failures };
   })();
+}
+
+for (const seed of ['d', 'e']) {
+  test(`with slow I/O, DLQ sends and item writes overlap, user writes wait for both, and failures still leave the reference result (seed ${seed})`, async () => {
+    const generated = [...generateClickstream({ seed, startMs: Date.UTC(2024, 4, 1), rate: 2, count: 1_500, users: 12, items: 40, late: 0.05, duplicates: 0.08, malformed: 0.05, outOfOrder: 0.2 })];
+    const records: RawRecord[] = generated.map((r, i) => ({ offset: String(i), timestamp: String(r.clockMs), key: null, value: Buffer.from(r.value) }));
+    const clean = await run(records, seed, 0);
+    const io = slowIo(seed);
+    const failing = await run(records, seed, 0.3, io);
+    assert.ok(failing.failures > 10, `failures: ${failing.failures}`);
+    assert.ok(io.overlapped > 5, `DLQ sends overlapping item writes: ${io.overlapped}`);
+    assert.deepStrictEqual(failing.hashes, clean.hashes);
+    assert.deepStrictEqual(failing.meta, clean.meta);
+    assert.deepStrictEqual(failing.dlqSeen, clean.dlqSeen);
+  });
 }
 
 for (const seed of ['a', 'b', 'c']) {

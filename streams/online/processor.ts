@@ -48,7 +48,7 @@ export interface BatchOutcome {
   skipped: number;
   entityWrites: number;
   maxEventTime: number | null;
-  /** time spent waiting for Redis (meta load + tile writes) */
+  /** meta load, plus the time from the first write sent to the last confirmed (the users' pre-aggregation overlaps it) */
   redisMs: number;
 }
 
@@ -170,18 +170,22 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       }
     }
 
+    // Overlap: the DLQ send and the item writes go out together, and the users' tiles are
+    // pre-aggregated while both are in flight. The order that exactly-once needs stays: user
+    // writes (whose markers make a replay skip records) are sent only once the DLQ has the
+    // batch's rejects and every item write is confirmed (see the header).
     const itemWrites = entityWrites(preaggregate([...itemEvents.values()].flatMap((e) => e.events), itemRegistry), (id) => {
       const e = itemEvents.get(id) as { newMarker: number };
       return { expected: cache.items.get(id) as EntityMeta, newMarker: e.newMarker };
     }, 'item');
+    const t0 = performance.now();
+    const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
     const userTiles = groupById(preaggregate(userEvents, userRegistry));
     const userWrites: EntityWrite[] = [...working].map(([id, w]) => ({
       entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
     }));
-
-    if (dlqRecords.length > 0) await dlq.send(dlqRecords);
-    const t0 = performance.now();
-    await store.apply(partition, itemWrites);
+    // Both settle before any error is thrown: a retry never runs beside this attempt's writes.
+    for (const r of await Promise.allSettled(before)) if (r.status === 'rejected') throw r.reason;
     await store.apply(partition, userWrites);
     redisMs += performance.now() - t0;
     for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });

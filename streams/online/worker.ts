@@ -16,6 +16,7 @@ import { StoreConflictError } from '../../store/scripts.js';
 import { TileStore } from '../../store/tile-store.js';
 import { createKafkaDlq } from '../dlq.js';
 import { createKafka } from '../kafka-client.js';
+import { batchingDlq } from './dlq-batcher.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
 import { CommitGate, type PartitionOffset } from './commit-gate.js';
 import { createOnlineProcessor, type BatchOutcome } from './processor.js';
@@ -28,7 +29,8 @@ export interface OnlineWorkerOptions {
   topic?: string;
   /** Redis key prefix (tests use their own) */
   prefix?: string;
-  /** partitions processed at once (default 3) */
+  /** partitions processed at once (default 6: every partition of the default topic, so one
+   *  partition's Redis round trips overlap the others' CPU work within each fetch) */
   concurrency?: number;
   onBatch?: (partition: number, outcome: BatchOutcome) => void;
   /** per-command Redis timeout (default 15 s; must stay below the 30 s group session timeout) */
@@ -59,13 +61,15 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   const kafka = createKafka(config, 'online');
   const dlq = createKafkaDlq(kafka, config.topics.dlq);
   await dlq.connect();
-  const processor = createOnlineProcessor({ store, dlq, registry, limits: { maxBytes: config.events.maxBytes, maxFutureMs: config.events.maxFutureMs } });
+  const processor = createOnlineProcessor({ store, dlq: batchingDlq(dlq), registry, limits: { maxBytes: config.events.maxBytes, maxFutureMs: config.events.maxFutureMs } });
   const consumer: Consumer = kafka.consumer({
     groupId: opts.groupId ?? config.groups.online,
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
+    // One fetch can fill every partition processed at once (6 x 4 MiB): at 16 MiB a
+    // backlog came as four partitions per fetch, and concurrent partitions sat idle.
     maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytes: 24 * 1024 * 1024,
     retry: { retries: 10 },
   });
   let running = true;
@@ -173,7 +177,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
 
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 3, eachBatch });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 6, eachBatch });
   log.info({ topic, group: opts.groupId ?? config.groups.online }, 'online worker running');
 
   return {
