@@ -180,12 +180,20 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
     }, 'item');
     const t0 = performance.now();
     const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
-    const userTiles = groupById(preaggregate(userEvents, userRegistry));
-    const userWrites: EntityWrite[] = [...working].map(([id, w]) => ({
-      entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
-    }));
-    // Both settle before any error is thrown: a retry never runs beside this attempt's writes.
+    let userWrites: EntityWrite[] = [];
+    let prepared: { error: unknown } | undefined;
+    try {
+      const userTiles = groupById(preaggregate(userEvents, userRegistry));
+      userWrites = [...working].map(([id, w]) => ({
+        entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
+      }));
+    } catch (error) {
+      prepared = { error };
+    }
+    // Both settle before any error is thrown: a retry never runs beside this attempt's writes
+    // (and no rejection is left unhandled).
     for (const r of await Promise.allSettled(before)) if (r.status === 'rejected') throw r.reason;
+    if (prepared !== undefined) throw prepared.error;
     await store.apply(partition, userWrites);
     redisMs += performance.now() - t0;
     for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });
