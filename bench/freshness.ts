@@ -26,57 +26,63 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
   const worker = await startOnlineWorker({ config, prefix, groupId: `bench-fresh-${prefix}` });
   const redis = createRedis(config);
   const reader = new FeatureReader(redis, prefix, registry);
-
-  // Baseline consumer: sees the same probe records, notes arrival time.
+  // Whatever happens (a probe that never shows up included), everything started here is
+  // stopped before the caller deletes the topic and keys under it.
+  const cleanup: Array<() => Promise<unknown>> = [async () => redis.disconnect(), () => worker.stop()];
   const sentAt = new Map<string, number>();
   const rawMs: number[] = [];
-  const raw = kafka.consumer({ groupId: `bench-fresh-raw-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await raw.connect();
-  await raw.subscribe({ topic: config.topics.events, fromBeginning: false });
-  await raw.run({ eachMessage: async ({ message }) => {
-    const key = message.key?.toString() ?? '';
-    const t = sentAt.get(key);
-    if (t !== undefined) rawMs.push(performance.now() - t);
-  } });
-  await sleep(3_000); // both groups joined before measuring
-
-  const background = await openEventProducer(config, { role: 'bench-fresh-bg', lingerMs: 5 });
-  let stop = false;
-  log(`streaming ${rate} events/s for ${seconds} s with a probe every 50 ms`);
-  const pump = pumpGenerated({
-    seed: `fresh-${randomUUID()}`, startMs: Date.now(), rate, durationS: seconds, users: 20_000, items: 5_000,
-    late: 0.01, duplicates: 0.01, malformed: 0.01, allowedLatenessMs: config.events.allowedLatenessMs,
-  }, background, { realtime: true, shouldStop: () => stop });
-
-  const probeProducer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
-  await probeProducer.connect();
   const visibleMs: number[] = [];
-  const end = Date.now() + seconds * 1000;
-  let n = 0;
-  while (Date.now() < end) {
-    const user = `fresh-probe-${prefix}-${n++}`;
-    const item = `probe-item-${n}`;
-    const now = Date.now();
-    const t0 = performance.now();
-    sentAt.set(user, t0);
-    await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: now, item_id: item }) }] });
-    for (;;) {
-      const [r] = await reader.read('user', [user], ['user_last_5_items'], now + 1);
-      const v = r?.values.user_last_5_items;
-      if (Array.isArray(v) && v.includes(item)) break;
-      if (performance.now() - t0 > 10_000) throw new Error('probe not visible after 10 s');
-      await sleep(1);
+  try {
+    // Baseline consumer: sees the same probe records, notes arrival time.
+    const raw = kafka.consumer({ groupId: `bench-fresh-raw-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    cleanup.unshift(() => raw.disconnect());
+    await raw.connect();
+    await raw.subscribe({ topic: config.topics.events, fromBeginning: false });
+    await raw.run({ eachMessage: async ({ message }) => {
+      const key = message.key?.toString() ?? '';
+      const t = sentAt.get(key);
+      if (t !== undefined) rawMs.push(performance.now() - t);
+    } });
+    await sleep(3_000); // both groups joined before measuring
+
+    const background = await openEventProducer(config, { role: 'bench-fresh-bg', lingerMs: 5 });
+    let stop = false;
+    log(`streaming ${rate} events/s for ${seconds} s with a probe every 50 ms`);
+    const pump = pumpGenerated({
+      seed: `fresh-${randomUUID()}`, startMs: Date.now(), rate, durationS: seconds, users: 20_000, items: 5_000,
+      late: 0.01, duplicates: 0.01, malformed: 0.01, allowedLatenessMs: config.events.allowedLatenessMs,
+    }, background, { realtime: true, shouldStop: () => stop });
+    cleanup.unshift(async () => {
+      stop = true;
+      await pump.catch(() => undefined);
+      await background.close();
+    });
+
+    const probeProducer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
+    cleanup.unshift(() => probeProducer.disconnect());
+    await probeProducer.connect();
+    const end = Date.now() + seconds * 1000;
+    let n = 0;
+    while (Date.now() < end) {
+      const user = `fresh-probe-${prefix}-${n++}`;
+      const item = `probe-item-${n}`;
+      const now = Date.now();
+      const t0 = performance.now();
+      sentAt.set(user, t0);
+      await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: now, item_id: item }) }] });
+      for (;;) {
+        const [r] = await reader.read('user', [user], ['user_last_5_items'], now + 1);
+        const v = r?.values.user_last_5_items;
+        if (Array.isArray(v) && v.includes(item)) break;
+        if (performance.now() - t0 > 10_000) throw new Error('probe not visible after 10 s');
+        await sleep(1);
+      }
+      visibleMs.push(performance.now() - t0);
+      await sleep(Math.max(0, 50 - (performance.now() - t0)));
     }
-    visibleMs.push(performance.now() - t0);
-    await sleep(Math.max(0, 50 - (performance.now() - t0)));
+    await sleep(500); // late raw-consumer arrivals
+  } finally {
+    for (const step of cleanup) await step().catch(() => undefined);
   }
-  stop = true;
-  await pump;
-  await background.close();
-  await probeProducer.disconnect();
-  await sleep(500);
-  await raw.disconnect();
-  await worker.stop();
-  redis.disconnect();
   return { rate, seconds, featureVisibleMs: summarize(visibleMs), rawKafkaMs: summarize(rawMs) };
 }
