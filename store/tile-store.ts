@@ -170,13 +170,17 @@ export class TileStore {
       const series = w.clear.series.get(t.tileMs) ?? [];
       let clock = ev?.clock ?? -1;
       const clockAt = argv.length + 3;
-      argv.push(String(from), String(Math.ceil(w.clear.to / t.tileMs)), String((from + 1) * t.tileMs), '', String(ev?.evictedUntil ?? -1), String(series.length), ...series, String(t.ops.length));
+      argv.push(String(from), String(Math.ceil(w.clear.to / t.tileMs)), String((from + 1) * t.tileMs), '', String(ev?.evictedUntil ?? -1), String(series.length), ...series);
+      const packed: string[] = [];
+      const apart: string[] = [];
       for (const op of t.ops) {
         if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
-        argv.push(op.field, op.value);
+        if (op.field.includes('\n') || op.value.includes('\n')) apart.push(op.field, op.value);
+        else packed.push(op.field, op.value);
         // Without the recompute's clock, the ':hi' fields give it.
         if (ev === undefined && op.field.endsWith(':hi') && Number(op.value) > clock) clock = Number(op.value);
       }
+      argv.push(String(packed.length / 2), packed.join('\n'), String(apart.length / 2), ...apart);
       argv[clockAt] = String(clock);
     }
     void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);

@@ -25,7 +25,9 @@
                (-1: none); _evc is raised to it
     nClear     number of series ids that follow (0: nothing is cleared)
     series     the series ids whose tiles in the range are cleared
-    nFields    number of (field, value) pairs that follow
+    nPacked    number of (field, value) pairs in `packed`
+    packed     field1 \n value1 \n field2 \n value2 ...: stored as is (HSET)
+    nFields    number of (field, value) pairs that follow (those holding a '\n')
     pairs      field, value: stored as is (HSET)
 
   Returns 1.
@@ -112,15 +114,24 @@ for k = 2, #KEYS, 2 do
     clearTiles(key, index, from, to, minScore, series)
     a = a + nClear
   end
-  local nFields = tonumber(ARGV[a])
-  a = a + 1
-  local stop = a + 2 * nFields
-  -- Straight from ARGV into HSET: no value of this call depends on the stored one.
-  while a < stop do
-    local last = math.min(a + 3999, stop - 1)
-    redis.call('HSET', key, unpack(ARGV, a, last))
-    a = last + 1
+  -- Why packed: one ARGV string per hash instead of two per field costs the client and
+  -- Redis several times less than the split here (measured). No value depends on the
+  -- stored one: no reads, one HSET per 2,000 fields.
+  local packed, pos, h = ARGV[a + 1], 1, {}
+  for _ = 1, tonumber(ARGV[a]) do
+    local e1 = string.find(packed, '\n', pos, true)
+    local e2 = string.find(packed, '\n', e1 + 1, true) or (#packed + 1)
+    h[#h + 1] = string.sub(packed, pos, e1 - 1); h[#h + 1] = string.sub(packed, e1 + 1, e2 - 1)
+    pos = e2 + 1
+    if #h >= 4000 then redis.call('HSET', key, unpack(h)); h = {} end
   end
+  local nFields = tonumber(ARGV[a + 2])
+  a = a + 3
+  for _ = 1, nFields do
+    h[#h + 1] = ARGV[a]; h[#h + 1] = ARGV[a + 1]
+    a = a + 2
+  end
+  if #h > 0 then redis.call('HSET', key, unpack(h)) end
   local clock = tonumber(redis.call('HGET', key, '_hi') or '-1')
   if chunkClock > clock then clock = chunkClock end
   redis.call('HSET', key, '_hi', tostring(clock), '_v', version)
