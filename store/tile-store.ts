@@ -1,6 +1,7 @@
 // The online store's write side: per-entity markers and acceptance state in, atomic
-// per-entity tile writes out (store/lua/apply-entity.lua). One pipeline per call, so a
-// batch costs a fixed number of round trips whatever the number of entities.
+// per-entity tile writes out (store/lua/apply-entity.lua; backfill rewrites:
+// store/lua/replace-entity.lua). One pipeline per call, so a batch costs a fixed number of
+// round trips whatever the number of entities.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
