@@ -95,15 +95,8 @@ for k = 2, #KEYS, 2 do
   local key, index = KEYS[k], KEYS[k + 1]
   local ttl = ARGV[a]
   local nTiles = tonumber(ARGV[a + 1])
-  a = a + 2
-  -- GT: keep the largest expiry a tile has been given (as apply-entity.lua).
-  local z = {}
-  for _ = 1, nTiles do
-    z[#z + 1] = ARGV[a + 1]; z[#z + 1] = ARGV[a]
-    a = a + 2
-    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
-  end
-  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
+  local tilesAt = a + 2
+  a = tilesAt + 2 * nTiles
   local from, to, minScore = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), ARGV[a + 2]
   local chunkClock, evicted = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local nClear = tonumber(ARGV[a + 5])
@@ -114,6 +107,14 @@ for k = 2, #KEYS, 2 do
     clearTiles(key, index, from, to, minScore, series)
     a = a + nClear
   end
+  -- After the clear, which must see only the tiles stored before this call. GT: keep the
+  -- largest expiry a tile has been given (as apply-entity.lua).
+  local z = {}
+  for i = tilesAt, tilesAt + 2 * nTiles - 1, 2 do
+    z[#z + 1] = ARGV[i + 1]; z[#z + 1] = ARGV[i]
+    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
+  end
+  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
   -- Why packed: one ARGV string per hash instead of two per field costs the client and
   -- Redis several times less than the split here (measured). No value depends on the
   -- stored one: no reads, one HSET per 2,000 fields.
@@ -130,6 +131,7 @@ for k = 2, #KEYS, 2 do
   for _ = 1, nFields do
     h[#h + 1] = ARGV[a]; h[#h + 1] = ARGV[a + 1]
     a = a + 2
+    if #h >= 4000 then redis.call('HSET', key, unpack(h)); h = {} end
   end
   if #h > 0 then redis.call('HSET', key, unpack(h)) end
   local clock = tonumber(redis.call('HGET', key, '_hi') or '-1')
