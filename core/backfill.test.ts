@@ -10,6 +10,7 @@ import type { ClickEvent } from './event.js';
 import { DEFAULT_CATALOG } from './features/catalog.js';
 import type { Entity } from './features/definition.js';
 import { createRegistry, type Registry } from './features/registry.js';
+import { tileExpireAt } from './features/series.js';
 import { applyOps } from './ops.js';
 import { parseField } from './codec.js';
 import { arbStream, hashKey, runPipeline } from './testkit.js';
@@ -56,14 +57,17 @@ function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEven
   return { hashes: out, clocks: evc, dropped };
 }
 
-/** The hashes without the tiles that may be gone by their hash's eviction clock (registry-wide expiry bound). */
+/** The hashes without the tiles readers treat as possibly gone: a series' tile expiring (its own retention) at or before the eviction clock. */
 function live(registry: Registry, hashes: Hashes, clocks: Clocks): Hashes {
   const out: Hashes = new Map();
   for (const [key, hash] of hashes) {
-    const [entity, , tileMs] = JSON.parse(key) as [Entity, string, number];
-    const offset = Math.max(...[...registry.series.values()].filter((s) => s.entity === entity && s.tileMs === tileMs).map((s) => s.tileMs + s.retentionMs));
+    const [, , tileMs] = JSON.parse(key) as [Entity, string, number];
     const clock = clocks.get(key) ?? -1;
-    const kept = Object.fromEntries(Object.entries(hash).filter(([f]) => (parseField(f)?.tileIndex ?? 0) * tileMs + offset > clock));
+    const kept = Object.fromEntries(Object.entries(hash).filter(([field]) => {
+      const f = parseField(field);
+      const s = f && registry.series.get(f.seriesId);
+      return f === undefined || s === undefined || tileExpireAt(s, f.tileIndex * tileMs) > clock;
+    }));
     if (Object.keys(kept).length > 0) out.set(key, kept);
   }
   return out;

@@ -8,7 +8,7 @@
 import type { ClickEvent } from './event.js';
 import { isRatio, type Entity, type FeatureDefinition } from './features/definition.js';
 import type { Registry } from './features/registry.js';
-import type { Series } from './features/series.js';
+import { tileExpireAt, type Series } from './features/series.js';
 import { asSetsOnCleared } from './ops.js';
 import { aggregateEvents, toWrite, type TileWrite } from './preaggregate.js';
 import { entityIdOf } from './sample.js';
@@ -83,20 +83,6 @@ export interface EntityRecompute {
 }
 
 /**
- * Per (entity, tile size): the latest expiry any series of the registry can give a tile,
- * as an offset from the tile start (tile + largest retention). The store's tile index keeps
- * the largest expiry a tile was given, so this bounds it whatever series wrote the tile.
- */
-function expiryOffsets(registry: Registry): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of registry.series.values()) {
-    const k = `${s.entity}\u0000${s.tileMs}`;
-    out.set(k, Math.max(out.get(k) ?? 0, s.tileMs + s.retentionMs));
-  }
-  return out;
-}
-
-/**
  * The writes that recompute, for every entity with events in the chunk, the tiles of
  * `series` starting in [from, to). `events` may hold more (a query by event_time OR
  * ingest_time); each series keeps only samples whose own time basis falls in the chunk.
@@ -104,11 +90,15 @@ function expiryOffsets(registry: Registry): Map<string, number> {
  * entity, so only one entity's tiles are alive at once (a whole chunk's tiles, built
  * together, outlived the young generation and made garbage collection a third of the work).
  *
- * Dead tiles are dropped instead of written: a tile whose latest possible expiry is <= the
- * entity's own clock in the chunk would be evicted by the very write that stores it (the
- * store evicts by that clock), and with sparse entities that is most 5-minute tiles of a
- * long range. The write then carries `eviction`, and the store raises its eviction clock
- * (_evc) to cover them, so readers know those tiles are gone and stay exact.
+ * Dead tiles are dropped instead of written, per series: a series' tile whose expiry (tile
+ * end + the series' retention) is <= the entity's own clock in the chunk is outside every
+ * window readers can still ask about, and with sparse entities that is most of the tiles
+ * of the short-window series (1-hour counts in 1-minute tiles, which the 7-day session
+ * series of the same hash keeps alive; 5-minute tiles of 24-hour features) over a long
+ * range. The write then carries `eviction`, and the store raises its eviction clock
+ * (_evc) to cover them: readers treat every tile expiring up to _evc as possibly gone
+ * (core/evaluate.ts compares each series' own expiry), so they stay exact. The store's
+ * own eviction sets _evc to the whole clock, so this never claims less than it would.
  */
 export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry, series: readonly Series[], from: number, to: number): Generator<EntityRecompute> {
   const clearBy = new Map<Entity, Map<number, string[]>>();
@@ -121,7 +111,6 @@ export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry
     if (ids === undefined) idsBy.set(s.entity, (ids = new Set()));
     ids.add(s.id);
   }
-  const offsets = expiryOffsets(registry);
   const entities = ([...idsBy.keys()]).sort();
   const byEntity = new Map<Entity, Map<string, ClickEvent[]>>(entities.map((e) => [e, new Map()]));
   for (const event of events) {
@@ -137,7 +126,7 @@ export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry
     const byId = byEntity.get(entity) as Map<string, ClickEvent[]>;
     const clear = clearBy.get(entity) ?? new Map<number, string[]>();
     for (const id of [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const rec = recomputeEntity(byId.get(id) as ClickEvent[], registry, idsBy.get(entity) as Set<string>, offsets, from, to);
+      const rec = recomputeEntity(byId.get(id) as ClickEvent[], registry, idsBy.get(entity) as Set<string>, from, to);
       if (rec === undefined) continue;
       // Every tile size the entity has series in gets a write, so stale tiles of series with
       // no events in this chunk are cleared too (and dropped tiles' eviction is recorded).
@@ -151,7 +140,7 @@ export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry
 }
 
 /** One entity's tile writes and evictions from its events; undefined when no series takes any of them. */
-function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids: ReadonlySet<string>, offsets: ReadonlyMap<string, number>, from: number, to: number): Pick<EntityRecompute, 'tiles' | 'eviction'> | undefined {
+function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids: ReadonlySet<string>, from: number, to: number): Pick<EntityRecompute, 'tiles' | 'eviction'> | undefined {
   const groups = aggregateEvents(events, registry, ids);
   if (groups.length === 0) return undefined;
   const out: Pick<EntityRecompute, 'tiles' | 'eviction'> = { tiles: [], eviction: new Map() };
@@ -163,13 +152,15 @@ function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids:
         else if (tile.hi > clock) clock = tile.hi;
       }
     }
-    const offset = offsets.get(`${group.entity}\u0000${group.tileMs}`) ?? Infinity;
     let evictedUntil = -1;
-    for (const tiles of group.tiles.values()) {
+    for (const [seriesId, tiles] of group.tiles) {
+      const s = registry.series.get(seriesId);
+      if (s === undefined) continue;
       for (const start of tiles.keys()) {
-        if (start + offset > clock) continue;
+        const expireAt = tileExpireAt(s, start);
+        if (expireAt > clock) continue;
         tiles.delete(start);
-        evictedUntil = Math.max(evictedUntil, start + offset);
+        if (expireAt > evictedUntil) evictedUntil = expireAt;
       }
     }
     if (clock > -Infinity) out.eviction.set(group.tileMs, { clock, evictedUntil });

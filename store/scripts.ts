@@ -34,6 +34,8 @@ function load(name: string): ScriptDef {
 
 export const SCRIPTS = {
   applyEntity: load('apply-entity'),
+  /** backfill: clear-and-write of recomputed tiles (TileStore.replace) */
+  replaceEntity: load('replace-entity'),
   /** read-only: an entity's tile hashes, packed (store/reader.ts) */
   readTiles: load('read-tiles'),
 } as const;

@@ -1,6 +1,7 @@
 // The online store's write side: per-entity markers and acceptance state in, atomic
-// per-entity tile writes out (store/lua/apply-entity.lua). One pipeline per call, so a
-// batch costs a fixed number of round trips whatever the number of entities.
+// per-entity tile writes out (store/lua/apply-entity.lua; backfill rewrites:
+// store/lua/replace-entity.lua). A fixed number of round trips per call, whatever the
+// number of entities.
 import { createHash, randomBytes } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
@@ -46,6 +47,8 @@ export interface EntityWrite {
   acceptance?: AcceptanceState;
   tiles: TileWrite[];
 }
+
+type Pipeline = ReturnType<Redis['pipeline']>;
 
 export class TileStore {
   readonly keys: KeySpace;
@@ -143,40 +146,69 @@ export class TileStore {
 
   /**
    * Backfill: per entity, atomically deletes the given series' tiles in [from, to) and
-   * writes the recomputed ones, so running it twice leaves the same state. No offset
-   * markers are involved; the acceptance state is left as it is.
+   * writes the recomputed ones (store/lua/replace-entity.lua), so running it twice leaves
+   * the same state. No offset markers are involved; the acceptance state is left as it is.
+   * The tile writes must hold only 'set' ops (final values, core/ops.ts asSetsOnCleared) of
+   * fields in the cleared tiles and series.
    */
   async replace(writes: readonly ReplaceWrite[]): Promise<void> {
     if (writes.length === 0) return;
     const pipe = this.redis.pipeline();
-    for (const w of writes) this.queueScript(pipe, w.entity, w.id, ['', '', '0', '', String(this.metaTtlMs)], w.tiles, w.clear);
+    for (const w of writes) this.queueReplace(pipe, w);
     const res = (await pipe.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
   }
 
-  private queueScript(pipe: ReturnType<Redis['pipeline']>, entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[], clear?: ReplaceWrite['clear']): void {
-    const keys = this.scriptArgs(entity, id, argv, tiles, clear);
-    void callScript(pipe, SCRIPTS.applyEntity, keys, argv);
+  private nextVersion(): string {
+    return `${this.runId}.${(this.written++).toString(36)}`;
+  }
+
+  private ttlOf(entity: Entity, tileMs: number): string {
+    return String(this.ttlByTileMs.get(`${entity}:${tileMs}`) ?? this.metaTtlMs);
   }
 
   /** Completes apply-entity's ARGV (in place) and returns its KEYS. */
-  private scriptArgs(entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[], clear?: ReplaceWrite['clear']): string[] {
+  private scriptArgs(entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[]): string[] {
     const keys = [this.keys.meta(entity, id)];
-    argv.push(`${this.runId}.${(this.written++).toString(36)}`);
+    argv.push(this.nextVersion());
     for (const t of tiles) {
       keys.push(this.keys.tiles(entity, id, t.tileMs), this.keys.tileIndex(entity, id, t.tileMs));
-      argv.push(String(this.ttlByTileMs.get(`${entity}:${t.tileMs}`) ?? this.metaTtlMs), String(t.tiles.length));
+      argv.push(this.ttlOf(entity, t.tileMs), String(t.tiles.length));
       for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
-      const series = clear?.series.get(t.tileMs) ?? [];
-      if (clear === undefined || series.length === 0) argv.push('0');
-      else {
-        const ev = clear.eviction?.get(t.tileMs);
-        argv.push(String(series.length), String(Math.floor(clear.from / t.tileMs)), String(Math.ceil(clear.to / t.tileMs)), String(ev?.clock ?? -1), String(ev?.evictedUntil ?? -1), ...series);
-      }
+      argv.push('0');
       const ops = opsToArgv(t.ops);
       argv.push(String(ops.length), ...ops);
     }
     return keys;
+  }
+
+  /** One replace-entity.lua call (argument layout in its header). */
+  private queueReplace(pipe: Pipeline, w: ReplaceWrite): void {
+    const keys = [this.keys.meta(w.entity, w.id)];
+    const argv = [String(this.metaTtlMs), this.nextVersion()];
+    for (const t of w.tiles) {
+      keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
+      argv.push(this.ttlOf(w.entity, t.tileMs), String(t.tiles.length));
+      for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
+      const from = Math.floor(w.clear.from / t.tileMs);
+      const ev = w.clear.eviction?.get(t.tileMs);
+      const series = w.clear.series.get(t.tileMs) ?? [];
+      let clock = ev?.clock ?? -1;
+      const clockAt = argv.length + 3;
+      argv.push(String(from), String(Math.ceil(w.clear.to / t.tileMs)), String((from + 1) * t.tileMs), '', String(ev?.evictedUntil ?? -1), String(series.length), ...series);
+      const packed: string[] = [];
+      const apart: string[] = [];
+      for (const op of t.ops) {
+        if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
+        if (op.field.includes('\n') || op.value.includes('\n')) apart.push(op.field, op.value);
+        else packed.push(op.field, op.value);
+        // Without the recompute's clock, the ':hi' fields give it.
+        if (ev === undefined && op.field.endsWith(':hi') && Number(op.value) > clock) clock = Number(op.value);
+      }
+      argv.push(String(packed.length / 2), packed.join('\n'), String(apart.length / 2), ...apart);
+      argv[clockAt] = String(clock);
+    }
+    void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);
   }
 }
 
