@@ -20,9 +20,9 @@
     nTiles     number of (tileIndex36, expireAt) pairs that follow
     pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
     nClear     number of series ids that follow whose tiles in [clearFrom, clearTo) are
-               deleted before the ops run; TileStore always sends 0 now (backfill writes
-               go through replace-entity.lua); the branch stays for callers of older
-               versions during an upgrade
+               deleted before the ops run. TileStore always sends 0 now: backfill
+               writes go through replace-entity.lua, and this branch (clearTiles, the
+               chunk clock) is unused, left to be removed in its own change
     clearFrom  first tile index (decimal) to clear, only when nClear > 0
     clearTo    tile index (decimal) after the last one to clear, only when nClear > 0
     clock      only when nClear > 0: the entity's largest event time in this hash in the
