@@ -12,7 +12,7 @@
 //   topn  field n items  field holds a JSON array of [time, event_id, user_id, value] (all
 //                        strings). Union the stored array with items, sort most recent first
 //                        (time desc numerically, then event_id, user_id, value desc by
-//                        byte-wise comparison), drop exact repeats, keep the first n, and
+//                        byte-wise comparison), keep the first n (equal entries too), and
 //                        store the JSON array. Absent field = [].
 //   set   field value    HSET field value. Not commutative, so only for a field the same
 //                        atomic write has just cleared (backfill recomputes whole tiles,

@@ -21,9 +21,9 @@ test('compareIntStrings is numeric order', () => {
   }), { numRuns: 2000 });
 });
 
-test('most recent first: time desc, then event_id, user_id, value desc; repeats dropped, n kept', () => {
+test('most recent first: time desc, then event_id, user_id, value desc; equal entries kept (two events), n kept', () => {
   const items: RecentItem[] = [['9', 'a', 'u', 'x'], ['10', 'a', 'u', 'x'], ['10', 'b', 'u', 'y'], ['10', 'b', 'v', 'z'], ['10', 'a', 'u', 'x']];
-  assert.deepStrictEqual(keepMostRecent(items, 10), [['10', 'b', 'v', 'z'], ['10', 'b', 'u', 'y'], ['10', 'a', 'u', 'x'], ['9', 'a', 'u', 'x']]);
+  assert.deepStrictEqual(keepMostRecent(items, 10), [['10', 'b', 'v', 'z'], ['10', 'b', 'u', 'y'], ['10', 'a', 'u', 'x'], ['10', 'a', 'u', 'x'], ['9', 'a', 'u', 'x']]);
   assert.deepStrictEqual(keepMostRecent(items, 1), [['10', 'b', 'v', 'z']]);
   assert.equal(compareRecentFirst(['1', 'a', 'u', 'x'], ['1', 'a', 'u', 'x']), 0);
 });

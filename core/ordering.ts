@@ -50,15 +50,12 @@ export function compareRecentFirst(a: RecentItem, b: RecentItem): number {
     || compareCodePoints(b[3], a[3]);
 }
 
-/** Sorts most recent first, drops exact repeats (re-applied writes) and keeps the first n. */
+/**
+ * Sorts most recent first and keeps the first n. Equal entries are kept: two accepted
+ * events can share every part (the same event_id accepted again once its first copy left
+ * the dedup memory, with the same ingest time), and last-N counts events, as the
+ * reference and the ClickHouse SQL do. Writes are never re-applied (offset markers).
+ */
 export function keepMostRecent(items: readonly RecentItem[], n: number): RecentItem[] {
-  const sorted = [...items].sort(compareRecentFirst);
-  const out: RecentItem[] = [];
-  for (const item of sorted) {
-    if (out.length >= n) break;
-    const prev = out[out.length - 1];
-    if (prev !== undefined && compareRecentFirst(prev, item) === 0) continue;
-    out.push(item);
-  }
-  return out;
+  return [...items].sort(compareRecentFirst).slice(0, n);
 }

@@ -83,10 +83,6 @@ local function recentFirst(a, b)
   return false
 end
 
-local function same(a, b)
-  return a[1] == b[1] and a[2] == b[2] and a[3] == b[3] and a[4] == b[4]
-end
-
 -- Returns the new stored value of a last-N field given its current value (or false).
 local function topn(stored, n, json)
   local items = cjson.decode(json)
@@ -97,7 +93,8 @@ local function topn(stored, n, json)
   local out = {}
   for _, it in ipairs(items) do
     if #out >= n then break end
-    if #out == 0 or not same(out[#out], it) then out[#out + 1] = it end
+    -- equal entries are kept: they are different accepted events (core/ordering.ts)
+    out[#out + 1] = it
   end
   return cjson.encode(out)
 end
