@@ -2,7 +2,8 @@
 // entity, one tile size) is a list of these ops; a generic Lua script applies them in one
 // atomic call. applyOps below is their reference semantics, in TypeScript, so the script
 // can be tested against it. All ops commute, so writers of one item from different
-// partitions never need to coordinate; max, min, setnx and topn are also idempotent.
+// partitions never need to coordinate; max, min and setnx are also idempotent (incr and
+// topn are not: a write is applied once, which the offset markers ensure).
 //
 // Semantics (field values are strings; integers are canonical decimal strings):
 //   incr  field by       HINCRBY field by   (by: decimal int64; pass the string through untouched)
