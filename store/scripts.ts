@@ -26,8 +26,16 @@ export interface ScriptDef {
   source: string;
 }
 
+/**
+ * A script's text with each `--#include <file>` line replaced by store/lua/include/<file>:
+ * EVAL scripts cannot call each other, and two writers must share e.g. eviction verbatim.
+ */
+function withIncludes(text: string): string {
+  return text.replace(/^--#include (\S+)$/gm, (_, file: string) => fs.readFileSync(path.join(LUA_DIR, 'include', file), 'utf8').trimEnd());
+}
+
 function load(name: string): ScriptDef {
-  const source = fs.readFileSync(path.join(LUA_DIR, `${name}.lua`), 'utf8');
+  const source = withIncludes(fs.readFileSync(path.join(LUA_DIR, `${name}.lua`), 'utf8'));
   const hash = createHash('sha1').update(source).digest('hex').slice(0, 8);
   return { name, versionedName: `${name.replace(/-/g, '_')}_${hash}`, source };
 }

@@ -19,21 +19,12 @@
     ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
     nTiles     number of (tileIndex36, expireAt) pairs that follow
     pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
-    nClear     number of series ids that follow whose tiles in [clearFrom, clearTo) are
-               deleted before the ops run. TileStore always sends 0 now: backfill
-               writes go through replace-entity.lua, and this branch (clearTiles, the
-               chunk clock) is unused, left to be removed in its own change
-    clearFrom  first tile index (decimal) to clear, only when nClear > 0
-    clearTo    tile index (decimal) after the last one to clear, only when nClear > 0
-    clock      only when nClear > 0: the entity's largest event time in this hash in the
-               backfilled chunk, dropped tiles included (-1: none); raises the clock
-    evicted    only when nClear > 0: the largest expiry of the chunk's tiles the backfill
-               dropped as dead instead of writing them (-1: none); _evc is raised to it
-    series     the series ids to clear
+    nClear     always 0 (backfill rewrites go through replace-entity.lua); kept so the
+               argument layout did not change
     nArgs      number of op arguments that follow
     ops        op, field, then: incr by | max value | min value | setnx value | topn n json |
-               set value (backfill: a field this call cleared; core/ops.ts); or 'mset',
-               count, then that many fields and values to set, joined by '\n'
+               set value (a field known to be absent; core/ops.ts); or 'mset', count,
+               then that many fields and values to set, joined by '\n'
 
   Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
   moved since the caller read it: another consumer owns the partition now).
@@ -99,51 +90,7 @@ local function topn(stored, n, json)
   return cjson.encode(out)
 end
 
--- Deletes the fields of tiles whose expiry <= the hash's event-time clock. Amortised: the
--- HKEYS sweep runs only once dead tiles are at least an eighth of the live ones (or 64), so
--- a write costs O(log n) for the check; dead tiles left until then are outside every window
--- readers can still ask about (readers treat them as possibly gone).
-local function evict(key, index, eventClock)
-  local first = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock, 'LIMIT', 0, 1)
-  if #first == 0 then return end
-  local dead = redis.call('ZCOUNT', index, '-inf', eventClock)
-  local live = redis.call('ZCARD', index)
-  if dead < 64 and dead * 8 < live then return end
-  local tiles = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock)
-  local deadTile = {}
-  for _, t in ipairs(tiles) do deadTile[t] = true end
-  local del = {}
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    local colon = string.find(f, ':', 1, true)
-    if colon and deadTile[string.sub(f, 1, colon - 1)] then
-      del[#del + 1] = f
-      if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
-    end
-  end
-  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', eventClock)
-  -- Readers: tiles with expiry <= _evc may be gone; every later tile is complete.
-  local previous = tonumber(redis.call('HGET', key, '_evc') or '-1')
-  if eventClock > previous then redis.call('HSET', key, '_evc', tostring(eventClock)) end
-end
-
--- Backfill: deletes the fields of the given series in tiles [from, to) of one hash, so the
--- ops that follow recompute those tiles instead of adding to them (idempotent replays).
-local function clearTiles(key, from, to, series)
-  local del = {}
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    local c1 = string.find(f, ':', 1, true)
-    if c1 and c1 > 1 then
-      local c2 = string.find(f, ':', c1 + 1, true)
-      local tile = tonumber(string.sub(f, 1, c1 - 1), 36)
-      if c2 and tile and tile >= from and tile < to and series[string.sub(f, c1 + 1, c2 - 1)] then
-        del[#del + 1] = f
-        if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
-      end
-    end
-  end
-  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
-end
+--#include evict.lua
 
 local version = ARGV[6]
 local a = 7
@@ -161,17 +108,7 @@ for k = 2, #KEYS, 2 do
     if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
   if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
-  local nClear = tonumber(ARGV[a])
-  local chunkClock, evicted = -1, -1
-  if nClear > 0 then
-    local series = {}
-    for i = 1, nClear do series[ARGV[a + 4 + i]] = true end
-    clearTiles(key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), series)
-    chunkClock, evicted = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
-    a = a + 5 + nClear
-  else
-    a = a + 1
-  end
+  a = a + 1 -- nClear, always 0
   local nArgs = tonumber(ARGV[a])
   a = a + 1
   local stop = a + nArgs
@@ -190,7 +127,6 @@ for k = 2, #KEYS, 2 do
     for k = i, last do current[readFields[k]] = values[k - i + 1] end
   end
   local clock = tonumber(current['_hi'] or '-1')
-  if chunkClock > clock then clock = chunkClock end
   -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
   -- with ONE HSET at the end.
   local changed = {}
@@ -239,11 +175,6 @@ for k = 2, #KEYS, 2 do
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
   for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
   evict(key, index, clock)
-  -- Backfill dropped dead tiles (expiry <= evicted <= clock) instead of writing them: as
-  -- after an eviction, readers must treat tiles expiring up to there as possibly gone.
-  if evicted >= 0 and evicted > tonumber(redis.call('HGET', key, '_evc') or '-1') then
-    redis.call('HSET', key, '_evc', tostring(evicted))
-  end
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', index, ttl)
 end

@@ -41,30 +41,7 @@
 ]]
 local version = ARGV[2]
 
--- Deletes the fields of tiles whose expiry <= the hash's event-time clock: the same rule,
--- amortisation and _evc update as apply-entity.lua's evict (keep the two identical).
-local function evict(key, index, eventClock)
-  local first = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock, 'LIMIT', 0, 1)
-  if #first == 0 then return end
-  local dead = redis.call('ZCOUNT', index, '-inf', eventClock)
-  local live = redis.call('ZCARD', index)
-  if dead < 64 and dead * 8 < live then return end
-  local tiles = redis.call('ZRANGEBYSCORE', index, '-inf', eventClock)
-  local deadTile = {}
-  for _, t in ipairs(tiles) do deadTile[t] = true end
-  local del = {}
-  for _, f in ipairs(redis.call('HKEYS', key)) do
-    local colon = string.find(f, ':', 1, true)
-    if colon and deadTile[string.sub(f, 1, colon - 1)] then
-      del[#del + 1] = f
-      if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
-    end
-  end
-  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', eventClock)
-  local previous = tonumber(redis.call('HGET', key, '_evc') or '-1')
-  if eventClock > previous then redis.call('HSET', key, '_evc', tostring(eventClock)) end
-end
+--#include evict.lua
 
 -- Deletes the fields of `series` in the stored tiles of [from, to); the HKEYS sweep runs
 -- only when the index holds such a tile.
