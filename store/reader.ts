@@ -86,29 +86,27 @@ export class FeatureReader {
     const evaluations = { reused: 0, computed: 0 };
     const readings = ids.map((id, i): EntityReading => {
       const reply = replies[i];
-      let read: EntityTiles;
       // the cache entry these tiles are (or now are) stored as, for keeping snapshots
       let stored: CachedTiles | undefined;
+      let fresh: EntityTiles | undefined;
       const entry = cached[i];
       if (reply === UNCHANGED) {
         if (entry === undefined || cache === undefined) throw new TileCodecError(`read-tiles: "unchanged" for ${JSON.stringify(id)}, which was not cached`);
         cache.touch(cacheKeys[i] as string, entry);
         outcomes.hit++;
-        read = stored = entry;
+        stored = entry;
       } else {
-        const fresh = unpack(reply, sizes, id);
-        read = fresh;
+        const unpacked = unpack(reply, sizes, id);
+        fresh = unpacked;
         if (cache !== undefined) {
           outcomes[entry === undefined ? 'cold' : 'stale']++;
           const key = cacheKeys[i] as string;
           // Entities without any tiles are not kept: nothing to save, and they would push out real ones.
-          if (fresh.versions !== undefined && fresh.anyKey) {
-            stored = { ...fresh, versions: fresh.versions };
-            cache.set(key, stored);
-            read = stored;
-          } else cache.delete(key);
+          if (unpacked.versions !== undefined && unpacked.anyKey) cache.set(key, (stored = { ...unpacked, versions: unpacked.versions }));
+          else cache.delete(key);
         }
       }
+      const read = (stored ?? fresh) as EntityTiles;
       const reading: EntityReading = { id, values: {}, inexact: [] };
       // No key: either no events ever, or all expired by wall-clock TTL; only a recent T is safe.
       if (!read.anyKey && T < wallNow - retention) {

@@ -24,6 +24,8 @@ export interface ScriptDef {
   name: string;
   versionedName: string;
   source: string;
+  /** SHA-1 of source (hex): what EVALSHA takes */
+  sha: string;
 }
 
 /**
@@ -36,8 +38,8 @@ function withIncludes(text: string): string {
 
 function load(name: string): ScriptDef {
   const source = withIncludes(fs.readFileSync(path.join(LUA_DIR, `${name}.lua`), 'utf8'));
-  const hash = createHash('sha1').update(source).digest('hex').slice(0, 8);
-  return { name, versionedName: `${name.replace(/-/g, '_')}_${hash}`, source };
+  const sha = createHash('sha1').update(source).digest('hex');
+  return { name, versionedName: `${name.replace(/-/g, '_')}_${sha.slice(0, 8)}`, source, sha };
 }
 
 export const SCRIPTS = {

@@ -2,7 +2,7 @@
 // per-entity tile writes out (store/lua/apply-entity.lua; backfill rewrites:
 // store/lua/replace-entity.lua). A fixed number of round trips per call, whatever the
 // number of entities.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
 import type { HashEviction } from '../core/backfill.js';
@@ -118,7 +118,7 @@ export class TileStore {
       for (const w of writes.slice(from, from + APPLY_CHUNK)) {
         const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
         const keys = this.scriptArgs(w.entity, w.id, argv, w.tiles);
-        (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(evalSha(APPLY_SHA, keys, argv));
+        (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(evalSha(SCRIPTS.applyEntity.sha, keys, argv));
       }
       const done = pipe.exec().then((res) => res?.slice(1) ?? null);
       done.catch(() => undefined); // awaited below, after every chunk is sent
@@ -211,8 +211,6 @@ export class TileStore {
     void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);
   }
 }
-
-const APPLY_SHA = createHash('sha1').update(SCRIPTS.applyEntity.source).digest('hex');
 
 /**
  * EVALSHA as one ioredis Command built from its final argument list. ioredis's script
