@@ -59,6 +59,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean; tileCache?
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    processes: new Gauge({
+      name: 'tessera_api_processes',
+      help: 'API processes whose metrics this scrape holds (TESSERA_API_WORKERS; fewer while a worker restarts)',
+      registers: [registry],
+      collect() { this.set(1); }, // summed over the workers by api/cluster.ts
+    }),
     tileCacheEntries: new Gauge({
       name: 'tessera_api_tile_cache_entries',
       help: 'Entities whose decoded tiles the API keeps',

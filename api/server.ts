@@ -14,6 +14,7 @@ import { createRegistry, type Registry } from '../core/features/registry.js';
 import { createClickHouse } from '../offline/clickhouse-client.js';
 import { FeatureReader } from '../store/reader.js';
 import { TileCache } from '../store/tile-cache.js';
+import { clusterWorkerMetrics } from './cluster.js';
 import { checkProductionKeys, DEVELOPMENT_KEYS, parseApiKeys, type KeyRing } from './auth.js';
 import type { ApiContext } from './context.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
@@ -54,6 +55,8 @@ export interface CreateApiOptions {
   logger?: Logger;
   /** the clock (tests) */
   now?: () => number;
+  /** an API cluster worker (api/cluster.ts): /metrics reports every worker's metrics */
+  clusterWorker?: boolean;
 }
 
 export interface Api {
@@ -139,7 +142,7 @@ export function createApi(options: CreateApiOptions): Api {
       error: (...args: unknown[]) => log.error({ err: args[0] }, 'graphql error'),
     },
     plugins: [
-      useMetrics({ metrics, graphqlEndpoint: GRAPHQL_PATH }),
+      useMetrics({ metrics, graphqlEndpoint: GRAPHQL_PATH, text: options.clusterWorker ? clusterWorkerMetrics(metrics.registry) : undefined }),
       useBodyLimit(limits.maxBodyBytes),
       useReadiness({ check: () => redisProblem(redis, limits.redisCommandTimeoutMs, health.lastError) }),
       useAuth({ keys, metrics }),
@@ -177,12 +180,12 @@ export function createApi(options: CreateApiOptions): Api {
 }
 
 /** `tessera run --api`: serves until stop() (the caller handles signals). */
-export async function startApiServer(config: Config): Promise<Api> {
+export async function startApiServer(config: Config, options: { clusterWorker?: boolean } = {}): Promise<Api> {
   const log = childLogger('api');
   // Mutations only enqueue; `tessera run --jobs` workers run the jobs.
   const jobConnection = jobsConnection(config);
   const queue = createJobQueue(jobConnection, config.redis.prefix);
-  const api = createApi({ config, logger: log, jobs: queueJobSource(queue) });
+  const api = createApi({ config, logger: log, jobs: queueJobSource(queue), clusterWorker: options.clusterWorker });
   const stopApi = api.stop.bind(api);
   api.stop = async () => {
     await stopApi();

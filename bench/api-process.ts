@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { PROJECT_ROOT, type Config } from '../config/config.js';
-import { processCpuSeconds, type Samples } from './load.js';
+import { processTreeCpuSeconds, type Samples } from './load.js';
 import { round, sleep } from './support.js';
 
 /** CPU time per completed request, ms: the API process, this process (the client), the Redis server. */
@@ -27,8 +27,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** `tessera run --api` in its own process, production mode, on the private prefix. */
-export async function startApiProcess(config: Config, prefix: string, apiKey: string): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
+/** tessera_api_processes of /metrics: how many API processes answer behind the port. */
+async function processesReporting(port: number): Promise<number> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
+  return Number(/^tessera_api_processes (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+/** `tessera run --api` in its own process (and `workers` cluster workers when > 1), production mode, on the private prefix. */
+export async function startApiProcess(config: Config, prefix: string, apiKey: string, workers = 1): Promise<{ port: number; child: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   // TESSERA_BENCH_API_NODE_ARGS: extra node flags for the API process (e.g. --cpu-prof).
   const nodeArgs = (process.env.TESSERA_BENCH_API_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
@@ -38,14 +44,15 @@ export async function startApiProcess(config: Config, prefix: string, apiKey: st
     env: {
       ...process.env, TESSERA_MODE: 'production', TESSERA_API_KEYS: `bench:${apiKey}:read`, TESSERA_API_PORT: String(port),
       TESSERA_REDIS_URL: config.redis.url, TESSERA_REDIS_PREFIX: prefix, TESSERA_CLICKHOUSE_URL: config.clickhouse.url,
-      TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), TESSERA_LOG_LEVEL: 'warn', TESSERA_API_WORKERS: String(workers),
     },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode} before it was ready`);
-    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.ok, () => false)
+      && (workers === 1 || await processesReporting(port) === workers); // every worker listens
     if (ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -71,13 +78,13 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
 
 /** Runs a measurement and charges the CPU used meanwhile by the API process, this process and Redis to its completed requests. */
 export async function withCpu(apiPid: number, redis: Redis, run: () => Promise<Samples>): Promise<[Samples, CpuPerRequest]> {
-  const a0 = processCpuSeconds(apiPid);
+  const a0 = processTreeCpuSeconds(apiPid);
   const c0 = process.cpuUsage();
   const r0 = await redisCpuSeconds(redis);
   const x = await run();
   const c = process.cpuUsage(c0);
   const per = (sec: number): number => (x.completed > 0 ? round((sec * 1000) / x.completed, 3) : NaN);
-  return [x, { api: per(processCpuSeconds(apiPid) - a0), client: per((c.user + c.system) / 1e6), redis: per((await redisCpuSeconds(redis)) - r0) }];
+  return [x, { api: per(processTreeCpuSeconds(apiPid) - a0), client: per((c.user + c.system) / 1e6), redis: per((await redisCpuSeconds(redis)) - r0) }];
 }
 
 /** Redis's own time for one command (INFO commandstats): calls and microseconds so far. */

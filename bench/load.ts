@@ -4,6 +4,7 @@
 // and in requests in flight.
 import fs from 'node:fs';
 import { round, sleep, summarize } from './support.js';
+import { childPids } from '../stack/process.js';
 
 /** Sends one request; resolves null when it succeeded, else an error code. */
 export type Send<R> = (req: R) => Promise<string | null>;
@@ -120,15 +121,20 @@ export async function saturate<R>(send: Send<R>, reqs: readonly R[], concurrency
 export async function sequential(n: number, f: (i: number) => Promise<unknown>, pid?: number): Promise<{ p50: number; cpuMs: number }> {
   const ms: number[] = [];
   const c0 = process.cpuUsage();
-  const p0 = pid === undefined ? 0 : processCpuSeconds(pid);
+  const p0 = pid === undefined ? 0 : processTreeCpuSeconds(pid);
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await f(i);
     ms.push(performance.now() - t);
   }
   const c = process.cpuUsage(c0);
-  const cpuSeconds = pid === undefined ? (c.user + c.system) / 1e6 : processCpuSeconds(pid) - p0;
+  const cpuSeconds = pid === undefined ? (c.user + c.system) / 1e6 : processTreeCpuSeconds(pid) - p0;
   return { p50: summarize(ms).p50, cpuMs: round((cpuSeconds * 1000) / n, 3) };
+}
+
+/** CPU seconds a process and its children (API cluster workers) have used. */
+export function processTreeCpuSeconds(pid: number): number {
+  return childPids(pid).reduce((sum, child) => sum + processCpuSeconds(child), processCpuSeconds(pid));
 }
 
 /** CPU seconds a process has used (Linux /proc; NaN elsewhere). */

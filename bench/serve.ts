@@ -44,6 +44,8 @@ export interface ServeOptions {
   items?: number;
   /** events/s of event time in the seeded hour (default 25) */
   eventsPerSec?: number;
+  /** API processes behind the port (TESSERA_API_WORKERS; default 1) */
+  apiWorkers?: number;
 }
 
 /** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls */
@@ -184,8 +186,9 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
     log(`  ${shape}: ${reads[shape].hashes} tile hashes in ${reads[shape].calls} read-tiles calls, ${reads[shape].fields} fields, ${round(reads[shape].bytes / 1024, 1)} KiB`);
   }
 
-  log('starting the API process (tessera run --api, production mode)');
-  const api = await startApiProcess(config, prefix, BENCH_KEY);
+  const workers = options.apiWorkers ?? 1;
+  log(`starting the API (tessera run --api, production mode, ${workers} process${workers > 1 ? 'es behind one port' : ''})`);
+  const api = await startApiProcess(config, prefix, BENCH_KEY, workers);
   const apiPid = api.child.pid ?? -1;
   const runs: RunResult[] = [];
   const breakdown = {} as ServeResult['breakdown'];

@@ -38,6 +38,7 @@ export const ENV_SCHEMA = {
   TESSERA_METRICS_HOST: z.string().regex(/^[A-Za-z0-9.:-]{1,255}$/).default('127.0.0.1'),
   TESSERA_API_KEYS: z.string().default('dev:dev-read-key:read,admin:dev-admin-key:read+admin'),
   TESSERA_API_TILE_CACHE_ENTRIES: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
+  TESSERA_API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   TESSERA_API_TILE_CACHE_MB: z.coerce.number().int().min(0).max(1_000_000).default(256),
   TESSERA_MODE: z.enum(['development', 'production']).default('development'),
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
@@ -67,7 +68,7 @@ export interface Config {
    * tileCache: the API's cache of decoded tiles (store/tile-cache.ts), revalidated against
    * Redis on every read; bounded by entries and approximate MiB (either 0 = off)
    */
-  api: { port: number; keys: string; tileCache: { maxEntries: number; maxBytes: number } };
+  api: { port: number; keys: string; workers: number; tileCache: { maxEntries: number; maxBytes: number } };
   /** Prometheus /metrics of the workers (0 = off) */
   metricsPort: number;
   /** interface of the workers' /metrics (127.0.0.1; 0.0.0.0 in containers) */
@@ -105,7 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clickhouse: { url: e.TESSERA_CLICKHOUSE_URL, httpPort: urlPort(e.TESSERA_CLICKHOUSE_URL, 8123), tcpPort: e.TESSERA_CLICKHOUSE_TCP_PORT, database: e.TESSERA_CLICKHOUSE_DB },
     redis: { url: e.TESSERA_REDIS_URL, port: urlPort(e.TESSERA_REDIS_URL, 6379), prefix: e.TESSERA_REDIS_PREFIX },
     api: {
-      port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS,
+      port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS, workers: e.TESSERA_API_WORKERS,
       tileCache: { maxEntries: e.TESSERA_API_TILE_CACHE_ENTRIES, maxBytes: e.TESSERA_API_TILE_CACHE_MB * 1024 * 1024 },
     },
     metricsPort: e.TESSERA_METRICS_PORT,

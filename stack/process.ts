@@ -31,6 +31,21 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** The process ids whose parent is pid (Linux /proc; empty elsewhere). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try { entries = fs.readdirSync('/proc'); } catch { return out; }
+  for (const d of entries) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
 /** Starts a long-running detached process with output to a log file and records its pid. */
 export function startDetached(cmd: string, args: string[], opts: { logFile: string; pidFile: string; cwd?: string; env?: NodeJS.ProcessEnv }): number {
   const out = fs.openSync(opts.logFile, 'a');

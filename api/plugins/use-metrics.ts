@@ -4,9 +4,18 @@ import type { Plugin } from 'graphql-yoga';
 import { codeOf } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
 
-export function useMetrics(options: { metrics: ApiMetrics; graphqlEndpoint: string; endpoint?: string }): Plugin {
+export interface UseMetricsOptions {
+  metrics: ApiMetrics;
+  graphqlEndpoint: string;
+  endpoint?: string;
+  /** what /metrics serves (default: this process's registry; API workers: the whole cluster's) */
+  text?: () => Promise<string>;
+}
+
+export function useMetrics(options: UseMetricsOptions): Plugin {
   const { metrics } = options;
   const endpoint = options.endpoint ?? '/metrics';
+  const text = options.text ?? (() => metrics.registry.metrics());
   const started = new WeakMap<Request, number>();
   return {
     // Synchronous for every path but /metrics: an async hook would cost every GraphQL
@@ -14,9 +23,10 @@ export function useMetrics(options: { metrics: ApiMetrics; graphqlEndpoint: stri
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname === options.graphqlEndpoint) started.set(request, performance.now());
       else if (url.pathname === endpoint) {
-        return metrics.registry.metrics().then((text) => {
-          endResponse(new fetchAPI.Response(text, { headers: { 'content-type': metrics.registry.contentType } }));
-        });
+        return text().then(
+          (body) => endResponse(new fetchAPI.Response(body, { headers: { 'content-type': metrics.registry.contentType } })),
+          (err: Error) => endResponse(new fetchAPI.Response(`${err.message}\n`, { status: 503, headers: { 'content-type': 'text/plain' } })),
+        );
       }
       return undefined;
     },

@@ -23,6 +23,7 @@ interface BenchOptions {
   rate: number;
   seconds: number;
   serveSeconds: number;
+  apiWorkers: number;
   jobEvents: number;
   labels: number;
 }
@@ -49,6 +50,7 @@ export function registerBench(program: Command): void {
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
+    .option('--api-workers <n>', 'serve: API processes (tessera run --api --api-workers)', (v) => Number(v), 1)
     .option('--job-events <n>', 'jobs: events to backfill', (v) => Number(v), 10_000_000)
     .option('--labels <n>', 'jobs: training labels per entity kind', (v) => Number(v), 1_000_000)
     .action(async (opts: BenchOptions) => {
@@ -70,7 +72,7 @@ export function registerBench(program: Command): void {
           results.offline = r;
           console.log(formatOffline(r));
         } else if (scenario === 'serve') {
-          const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds }, log));
+          const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds, apiWorkers: opts.apiWorkers }, log));
           results.serve = r;
           console.log(formatServe(r));
         } else if (scenario === 'jobs') {

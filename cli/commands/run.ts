@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
 import { loadConfig } from '../../config/config.js';
 import { childLogger } from '../../config/logger.js';
+import { isApiClusterWorker, startApiCluster } from '../../api/cluster.js';
 import { startApiServer } from '../../api/server.js';
 import { startJobWorker } from '../../offline/jobs/worker.js';
 import { startOfflineSink } from '../../offline/sink/sink.js';
@@ -16,6 +17,7 @@ interface RunOptions {
   api?: boolean;
   jobs?: boolean;
   group?: string;
+  apiWorkers?: number;
 }
 
 export function registerRun(program: Command): void {
@@ -25,12 +27,18 @@ export function registerRun(program: Command): void {
     .option('--offline', 'ClickHouse sink (consumer group tessera-offline)')
     .option('--api', 'GraphQL API')
     .option('--jobs', 'BullMQ job workers')
+    .option('--api-workers <n>', 'API processes behind the API port (default TESSERA_API_WORKERS, 1)', (v) => Number(v))
     .option('--group <id>', 'consumer group of the online worker (default TESSERA_ONLINE_GROUP, tessera-online)')
     .action(async (opts: RunOptions) => {
       const config = loadConfig();
       const log = childLogger('run');
+      // A process forked by startApiCluster serves the API and nothing else.
+      const apiWorker = isApiClusterWorker();
       const none = !opts.online && !opts.offline && !opts.api && !opts.jobs;
-      const wanted = { online: none || opts.online, offline: none || opts.offline, api: none || opts.api, jobs: none || opts.jobs };
+      const wanted = apiWorker ? { online: false, offline: false, api: true, jobs: false }
+        : { online: none || opts.online, offline: none || opts.offline, api: none || opts.api, jobs: none || opts.jobs };
+      const apiWorkers = opts.apiWorkers ?? config.api.workers;
+      if (!Number.isInteger(apiWorkers) || apiWorkers < 1 || apiWorkers > 64) throw new Error(`--api-workers must be an integer from 1 to 64, got ${String(opts.apiWorkers)}`);
 
       const stops: Array<() => Promise<void>> = [];
       const registries: Registry[] = [];
@@ -45,8 +53,11 @@ export function registerRun(program: Command): void {
         stops.push(() => sink.stop());
         registries.push(sink.metrics);
       }
-      if (wanted.api) {
-        const api = await startApiServer(config);
+      if (wanted.api && !apiWorker && apiWorkers > 1) {
+        const apis = await startApiCluster(apiWorkers, log);
+        stops.push(() => apis.stop());
+      } else if (wanted.api) {
+        const api = await startApiServer(config, { clusterWorker: apiWorker });
         stops.push(() => api.stop());
       }
       if (wanted.jobs) {
@@ -68,5 +79,6 @@ export function registerRun(program: Command): void {
       for (const stop of stops.reverse()) await stop();
       metricsServer?.close();
       log.info('stopped');
+      if (apiWorker) process.disconnect(); // the IPC channel to the primary would keep this process alive
     });
 }
