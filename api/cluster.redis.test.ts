@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { PROJECT_ROOT } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
-import { childPids, isAlive } from '../stack/process.js';
+import { childPids, freePort, isAlive } from '../stack/process.js';
 import { createRedis } from '../store/redis-client.js';
 import { acceptedEvents, dropPrefix, gql, READ_KEY, startTestApi, testConfig, testPrefix, writeTiles, type TestApi } from './test-support.js';
 
@@ -23,14 +22,6 @@ let local: TestApi;
 let primary: ChildProcess;
 let url: string;
 let query: string;
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** One request on its own connection, so the primary's round-robin spreads them over the workers. */
 function post(body: string): Promise<{ status: number; text: string }> {

@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { after, test } from 'node:test';
+import { freePort } from '../stack/process.js';
 import { pingRedis } from '../store/redis-client.js';
 import { codes, gql, startTestApi, testConfig, testPrefix } from './test-support.js';
 
 const QUERY = '{ features(entity: "user", ids: ["u1", "u2"], names: ["user_views_1h", "user_last_5_items"]) { id source values } }';
 const TYPED = '{ users(ids: ["u1"]) { id user_views_1h } }';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 after(async () => { for (const c of cleanups.reverse()) await c(); });

@@ -2,11 +2,11 @@
 // Redis prefix, and what the benchmarks charge to it: CPU of that process (/proc), of this
 // process, and of the Redis server, plus Redis's own per-command times.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { PROJECT_ROOT, type Config } from '../config/config.js';
 import { processTreeCpuSeconds, type Samples } from './load.js';
+import { freePort } from '../stack/process.js';
 import { round, sleep } from './support.js';
 
 /** CPU time per completed request, ms: the API process, this process (the client), the Redis server. */
@@ -14,17 +14,6 @@ export interface CpuPerRequest {
   api: number;
   client: number;
   redis: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** tessera_api_processes of /metrics: how many API processes answer behind the port. */

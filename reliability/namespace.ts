@@ -2,7 +2,6 @@
 // Redis prefix, ClickHouse database, consumer groups, API port and API key, so a run never
 // touches the demo's data or another run's, and can be removed afterwards.
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { loadConfig, type Config } from '../config/config.js';
 import { createClickHouse, ensureDatabase } from '../offline/clickhouse-client.js';
@@ -10,6 +9,9 @@ import { execute } from '../offline/query.js';
 import { ident, sql } from '../offline/sql.js';
 import { createRedis, deletePrefix } from '../store/redis-client.js';
 import { createKafka, ensureTopics } from '../streams/kafka-client.js';
+import { freePort } from '../stack/process.js';
+
+export { freePort };
 
 export interface Namespace {
   /** short id, part of every name below */
@@ -22,14 +24,6 @@ export interface Namespace {
   apiKey: string;
   groups: { online: string; offline: string };
   logDir: string;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Creates topics and the database; returns the settings. `extra` overrides any TESSERA_* value. */

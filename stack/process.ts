@@ -31,6 +31,15 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/** A TCP port that was free on 127.0.0.1 a moment ago (for servers started right after). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
 /** The process ids whose parent is pid (Linux /proc; empty elsewhere). */
 export function childPids(pid: number): number[] {
   const out: number[] = [];
