@@ -2,11 +2,19 @@
 // range they came from, across kafkajs batches and partitions. A snapshot takes everything
 // at once (a plain value: what one flush inserts and then commits); the buffer starts over.
 // `events` rows are TabSeparated lines (row-encoder.ts) grouped by UTC day, so a flush can
-// bound the day partitions one INSERT touches without looking at the rows again.
+// bound the day partitions one INSERT touches without looking at the rows again; each add
+// keeps a day's lines as one UTF-8 block (tsv-insert.ts: why not one string per line).
 import type { RejectedRow } from '../rejected-table.js';
 import type { UserCommit } from './acceptance-store.js';
+import { lineBlock } from './tsv-insert.js';
 
 export type ChunkKind = 'events' | 'dlq';
+
+/** The buffered lines of one UTC day: blocks (lineBlock) in offset order, and how many lines they hold. */
+export interface DayLines {
+  rows: number;
+  blocks: Buffer[];
+}
 
 /** Everything buffered from one (topic, partition) since the last snapshot. */
 export interface Chunk {
@@ -14,7 +22,7 @@ export interface Chunk {
   partition: number;
   kind: ChunkKind;
   /** UTC day number -> lines of accepted events of that day, in offset order */
-  eventLines: Map<number, string[]>;
+  eventLines: Map<number, DayLines>;
   eventRows: number;
   rejectedRows: RejectedRow[];
   /** first and last offset consumed (rows or not: rejected records count too) */
@@ -43,6 +51,8 @@ export class SinkBuffer {
   records = 0;
   /** wall-clock ms of the first record buffered since the last snapshot */
   firstAt: number | null = null;
+  /** wall-clock ms of the last add since the last snapshot (the idle-flush trigger) */
+  lastAt: number | null = null;
 
   add(topic: string, partition: number, kind: ChunkKind, part: { lines?: readonly string[]; days?: readonly number[]; rejectedRows?: RejectedRow[]; bytes: number; firstOffset: string; lastOffset: string; records: number }, now: number): void {
     const key = `${topic}\u0000${partition}`;
@@ -54,17 +64,19 @@ export class SinkBuffer {
     const lines = part.lines ?? [];
     const days = part.days ?? [];
     if (days.length !== lines.length) throw new Error(`buffer.add: ${lines.length} lines but ${days.length} days`);
-    // push in a loop: spreading 100k rows into push() overflows the call stack
-    let day = Number.NaN;
-    let list: string[] = [];
+    // The lines of each day (one day in all but history imports), then one block per day.
+    const byDay = new Map<number, string[]>();
     for (let i = 0; i < lines.length; i++) {
       const d = days[i] as number;
-      if (d !== day) {
-        day = d;
-        list = chunk.eventLines.get(d) ?? [];
-        if (list.length === 0) chunk.eventLines.set(d, list);
-      }
-      list.push(lines[i] as string);
+      const list = byDay.get(d);
+      if (list === undefined) byDay.set(d, [lines[i] as string]);
+      else list.push(lines[i] as string);
+    }
+    for (const [d, list] of byDay) {
+      let day = chunk.eventLines.get(d);
+      if (day === undefined) chunk.eventLines.set(d, (day = { rows: 0, blocks: [] }));
+      day.blocks.push(lineBlock(list));
+      day.rows += list.length;
     }
     for (const r of part.rejectedRows ?? []) chunk.rejectedRows.push(r);
     chunk.eventRows += lines.length;
@@ -75,6 +87,7 @@ export class SinkBuffer {
     this.bytes += part.bytes;
     this.records += part.records;
     this.firstAt ??= now;
+    this.lastAt = now;
   }
 
   /** Drops what was buffered from one partition (its records will be consumed again). */
@@ -86,7 +99,10 @@ export class SinkBuffer {
     this.rows -= chunk.eventRows + chunk.rejectedRows.length;
     this.records -= chunk.records;
     this.bytes -= chunk.bytes;
-    if (this.chunks.size === 0) this.firstAt = null;
+    if (this.chunks.size === 0) {
+      this.firstAt = null;
+      this.lastAt = null;
+    }
   }
 
   clear(): void {
@@ -95,6 +111,7 @@ export class SinkBuffer {
     this.bytes = 0;
     this.records = 0;
     this.firstAt = null;
+    this.lastAt = null;
   }
 
   isEmpty(): boolean {

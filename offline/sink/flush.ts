@@ -16,7 +16,7 @@ import { insertRows } from '../query.js';
 import { REJECTED_TABLE, type RejectedRow } from '../rejected-table.js';
 import { table } from '../sql.js';
 import { CommitCode, type AcceptanceStore, type UserCommit } from './acceptance-store.js';
-import type { Chunk, Snapshot } from './buffer.js';
+import type { Chunk, DayLines, Snapshot } from './buffer.js';
 import type { SinkMetrics } from './metrics.js';
 import { insertedAtSuffix, LINE_COLUMNS } from './row-encoder.js';
 import { insertLines } from './tsv-insert.js';
@@ -64,10 +64,10 @@ interface Insert {
   run(): Promise<void>;
 }
 
-/** The snapshot's events lines by day, in groups of at most maxDays days (ascending). */
-export function eventGroups(chunks: readonly Chunk[], maxDays: number): Array<{ rows: number; lines: string[][] }> {
+/** The snapshot's events lines by day, in groups of at most maxDays days (ascending): blocks (lineBlock) and their lines. */
+export function eventGroups(chunks: readonly Chunk[], maxDays: number): Array<{ rows: number; blocks: Buffer[] }> {
   if (!Number.isSafeInteger(maxDays) || maxDays < 1) throw new RangeError(`maxDays must be an integer >= 1, got ${maxDays}`);
-  const byDay = new Map<number, string[][]>();
+  const byDay = new Map<number, DayLines[]>();
   for (const c of chunks) {
     for (const [day, lines] of c.eventLines) {
       const list = byDay.get(day);
@@ -76,10 +76,10 @@ export function eventGroups(chunks: readonly Chunk[], maxDays: number): Array<{ 
     }
   }
   const days = [...byDay.keys()].sort((a, b) => a - b);
-  const out: Array<{ rows: number; lines: string[][] }> = [];
+  const out: Array<{ rows: number; blocks: Buffer[] }> = [];
   for (let i = 0; i < days.length; i += maxDays) {
     const lines = days.slice(i, i + maxDays).flatMap((d) => byDay.get(d) ?? []);
-    out.push({ rows: lines.reduce((n, l) => n + l.length, 0), lines });
+    out.push({ rows: lines.reduce((n, l) => n + l.rows, 0), blocks: lines.flatMap((l) => l.blocks) });
   }
   return out;
 }
@@ -98,7 +98,7 @@ export async function flushSnapshot(deps: FlushDeps, snap: Snapshot): Promise<Fl
   }
   const inserts: Insert[] = [
     ...eventGroups(snap.chunks, deps.maxDaysPerInsert).map((g) => ({
-      name: EVENTS_TABLE, rows: g.rows, run: () => insertLines(deps.client, table(deps.db, EVENTS_TABLE), LINE_COLUMNS, g.lines, suffix),
+      name: EVENTS_TABLE, rows: g.rows, run: () => insertLines(deps.client, table(deps.db, EVENTS_TABLE), LINE_COLUMNS, g.blocks, suffix),
     })),
     ...splitByDay(rejectedRows, deps.maxDaysPerInsert).map((rows) => ({
       name: REJECTED_TABLE, rows: rows.length, run: () => insertRows(deps.client, table(deps.db, REJECTED_TABLE), rows),

@@ -11,7 +11,7 @@ import { execute, insertRows, selectRows } from '../query.js';
 import { ident, join, sql, table } from '../sql.js';
 import { createTestDatabase } from '../test-support.js';
 import { encodeEventLine, insertedAtSuffix, LINE_COLUMNS } from './row-encoder.js';
-import { insertLines } from './tsv-insert.js';
+import { insertLines, lineBlock } from './tsv-insert.js';
 
 test('TabSeparated lines and eventToRow JSON rows store the same values', { timeout: 120_000 }, async () => {
   const t = await createTestDatabase('offtsv');
@@ -26,7 +26,7 @@ test('TabSeparated lines and eventToRow JSON rows store the same values', { time
     await insertRows(t.client(), table(t.db, 'events'), events.map((e, i) => eventToRow(e, { partition: i % 7, offset: i }, insertedAt)));
     const lines = events.map((e, i) => encodeEventLine(e, i % 7, i));
     // two groups, as a flush spanning two day-groups would stream them
-    await insertLines(t.client(), table(t.db, 'events_tsv'), LINE_COLUMNS, [lines.slice(0, 700), lines.slice(700)], insertedAtSuffix(insertedAt));
+    await insertLines(t.client(), table(t.db, 'events_tsv'), LINE_COLUMNS, [lineBlock(lines.slice(0, 700)), lineBlock(lines.slice(700))], insertedAtSuffix(insertedAt));
 
     const columns = join(EVENT_COLUMNS.map((c) => sql`toString(${ident(c)})`));
     const read = (name: string) => selectRows<Record<string, string | null>>(t.client(), sql`

@@ -8,7 +8,8 @@
 //   never reach `events`; DLQ records become `rejected_events` rows.
 // - Rows are buffered across kafkajs batches and partitions and flushed when the buffer
 //   holds flushRows rows (100,000), flushBytes bytes, or flushMs (5 s) after its first
-//   record, and not sooner than minFlushIntervalMs (1 s) after the previous flush ended: ONE INSERT into events per flush
+//   record, or idleFlushMs (1 s) after its last one, and not sooner than minFlushIntervalMs (1 s)
+//   after the previous flush ended: ONE INSERT into events per flush
 //   (split by day only for multi-week history), so parts are few and large. Rows are kept
 //   as TabSeparated lines (row-encoder.ts) and inserted in that format.
 // - Exactly once (flush.ts): insert -> store the judged users' acceptance states in Redis
@@ -36,41 +37,11 @@ import { SinkBuffer, type Snapshot } from './buffer.js';
 import { createBatchHandler } from './consume.js';
 import { flushSnapshot, type FlushStep } from './flush.js';
 import { confirmCommits, takeCommits, trimUsers, type PartitionUsers } from './judge.js';
+import { resolveLimits, type SinkLimits } from './limits.js';
 import { createSinkMetrics } from './metrics.js';
 
+export { DEFAULT_SINK_LIMITS, type SinkLimits } from './limits.js';
 
-export interface SinkLimits {
-  /** flush when this many rows are buffered */
-  flushRows: number;
-  /** flush when this many bytes (approximate) are buffered */
-  flushBytes: number;
-  /** flush this long after the first buffered record */
-  flushMs: number;
-  /** pause between the end of one flush and the start of the next, unless stopping (default min(1 s, flushMs)): at most one INSERT per table per second for live traffic */
-  minFlushIntervalMs: number;
-  /** pause consumption above this many buffered rows (default 2 x flushRows) */
-  maxBufferedRows: number;
-  maxBufferedBytes: number;
-  /** an INSERT touching more days is split (ClickHouse memory, max_partitions_per_insert_block) */
-  maxDaysPerInsert: number;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  /** stop() gives up flushing after this long (the records are consumed again next time) */
-  stopTimeoutMs: number;
-  /** users whose state is kept in memory per partition, beyond which settled ones are forgotten */
-  maxCachedUsers: number;
-  /** kafkajs fetch size per partition (a batch never holds more) */
-  fetchBytesPerPartition: number;
-  /** consumer-group session: a dead sink's partitions move after this long (broker minimum 6 s) */
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-}
-
-export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, 'maxBufferedRows' | 'maxBufferedBytes' | 'minFlushIntervalMs'>> = Object.freeze({
-  flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushMs: 5_000, maxDaysPerInsert: 50,
-  backoffInitialMs: 200, backoffMaxMs: 10_000, stopTimeoutMs: 30_000, maxCachedUsers: 200_000,
-  fetchBytesPerPartition: 8 * 1024 * 1024, sessionTimeoutMs: 30_000, heartbeatIntervalMs: 3_000,
-});
 
 export interface OfflineSinkOptions {
   config: Config;
@@ -109,8 +80,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function startOfflineSink(opts: OfflineSinkOptions): Promise<OfflineSink> {
   const { config } = opts;
   const log = childLogger('offline');
-  const base = { ...DEFAULT_SINK_LIMITS, ...opts.limits };
-  const limits: SinkLimits = { maxBufferedRows: 2 * base.flushRows, maxBufferedBytes: 2 * base.flushBytes, minFlushIntervalMs: Math.min(1_000, base.flushMs), ...base };
+  const limits: SinkLimits = resolveLimits(opts.limits);
   const db = opts.database ?? config.clickhouse.database;
   const topic = opts.topic ?? config.topics.events;
   const dlqTopic = opts.dlqTopic ?? config.topics.dlq;
@@ -183,8 +153,10 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   function maybeFlush(): void {
     if (flushing !== null || killed || buffer.isEmpty()) return;
     if (!stopping && Date.now() - lastFlushAt < limits.minFlushIntervalMs) return; // the timer comes back
+    const now = Date.now();
     const due = stopping || buffer.rows >= limits.flushRows || buffer.bytes >= limits.flushBytes
-      || (buffer.firstAt !== null && Date.now() - buffer.firstAt >= limits.flushMs);
+      || (buffer.firstAt !== null && now - buffer.firstAt >= limits.flushMs)
+      || (buffer.lastAt !== null && now - buffer.lastAt >= limits.idleFlushMs);
     if (!due) return;
     flushing = runFlush().catch((err: Error) => log.error({ err: err.message }, 'flush failed')).finally(() => {
       // measured from the end of a flush: consecutive INSERTs are at least this far apart
@@ -253,7 +225,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
   await consumer.connect();
   await consumer.subscribe({ topics: [topic, dlqTopic], fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: opts.concurrency ?? 4, eachBatch: handler });
-  const timer = setInterval(maybeFlush, Math.max(20, Math.min(250, limits.flushMs / 4)));
+  const timer = setInterval(maybeFlush, Math.max(20, Math.min(250, limits.flushMs / 4, limits.idleFlushMs / 4)));
   log.info({ topic, dlqTopic, db, group: opts.groupId ?? config.groups.offline, flushRows: limits.flushRows, flushMs: limits.flushMs }, 'offline sink running');
 
   let closed: Promise<void> | undefined;
