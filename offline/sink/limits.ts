@@ -16,6 +16,12 @@ export interface SinkLimits {
    * traffic never leaves the sink idle this long, so it does not shrink its parts.
    */
   idleFlushMs: number;
+  /**
+   * the idle flush waits for at least this many buffered rows (default flushRows / 10): a
+   * trickle of a few records a second is idle between records, and flushing it every
+   * idleFlushMs would make ClickHouse parts of a few rows; it waits for flushMs instead
+   */
+  idleFlushMinRows: number;
   /** pause consumption above this many buffered rows (default 2 x flushRows) */
   maxBufferedRows: number;
   maxBufferedBytes: number;
@@ -34,7 +40,7 @@ export interface SinkLimits {
   heartbeatIntervalMs: number;
 }
 
-type Derived = 'maxBufferedRows' | 'maxBufferedBytes' | 'minFlushIntervalMs' | 'idleFlushMs';
+type Derived = 'maxBufferedRows' | 'maxBufferedBytes' | 'minFlushIntervalMs' | 'idleFlushMs' | 'idleFlushMinRows';
 
 export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, Derived>> = Object.freeze({
   flushRows: 100_000, flushBytes: 64 * 1024 * 1024, flushMs: 5_000, maxDaysPerInsert: 50,
@@ -46,5 +52,8 @@ export const DEFAULT_SINK_LIMITS: Readonly<Omit<SinkLimits, Derived>> = Object.f
 export function resolveLimits(given: Partial<SinkLimits> = {}): SinkLimits {
   const base = { ...DEFAULT_SINK_LIMITS, ...given };
   const minFlushIntervalMs = given.minFlushIntervalMs ?? Math.min(1_000, base.flushMs);
-  return { maxBufferedRows: 2 * base.flushRows, maxBufferedBytes: 2 * base.flushBytes, minFlushIntervalMs, idleFlushMs: minFlushIntervalMs, ...base };
+  return {
+    maxBufferedRows: 2 * base.flushRows, maxBufferedBytes: 2 * base.flushBytes, minFlushIntervalMs, idleFlushMs: minFlushIntervalMs,
+    idleFlushMinRows: Math.ceil(base.flushRows / 10), ...base,
+  };
 }

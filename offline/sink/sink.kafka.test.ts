@@ -110,3 +110,27 @@ test('generator sanity: the crash stream has rejected records of every kind', ()
   const kinds = new Set([...generateClickstream({ seed: 'sink-2', startMs: Date.UTC(2024, 6, 2), count: 8_000, ...GEN })].map((r) => r.kind));
   assert.deepStrictEqual([...kinds].sort(), ['duplicate', 'late', 'malformed', 'valid']);
 });
+
+test('the end of a backlog is flushed once the sink is idle; a trickle waits for flushMs', { timeout: 180_000 }, async () => {
+  const env = await sinkTestEnv('offidle');
+  try {
+    const t0 = Date.UTC(2024, 6, 3);
+    await produceGenerated(env.config, { seed: 'sink-idle-1', startMs: t0, count: 2_000, ...GEN });
+    const backlog = (await acceptedKeys(env)).length;
+    // flushMs of a minute and rows far above the backlog: only the idle flush can write it soon.
+    const sink = await start(env, { limits: { flushRows: 100_000, flushMs: 60_000, idleFlushMinRows: 500 } });
+    try {
+      await waitForGroup(env.kafka, env.groupId, env.config.topics.events, 30_000);
+      assert.equal((await storedKeys(env.t.client(), env.t.db)).keys.length, backlog, 'the backlog was flushed on idle');
+
+      await produceGenerated(env.config, { seed: 'sink-idle-2', startMs: t0 + 3600_000, count: 20, ...GEN });
+      await new Promise((r) => setTimeout(r, 3_000));
+      assert.equal((await storedKeys(env.t.client(), env.t.db)).keys.length, backlog, 'a trickle below idleFlushMinRows is not flushed on idle');
+    } finally {
+      await sink.stop();
+    }
+    assert.equal((await storedKeys(env.t.client(), env.t.db)).keys.length, (await acceptedKeys(env)).length, 'stop flushed the trickle');
+  } finally {
+    await env.cleanup();
+  }
+});

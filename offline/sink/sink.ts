@@ -8,7 +8,8 @@
 //   never reach `events`; DLQ records become `rejected_events` rows.
 // - Rows are buffered across kafkajs batches and partitions and flushed when the buffer
 //   holds flushRows rows (100,000), flushBytes bytes, or flushMs (5 s) after its first
-//   record, or idleFlushMs (1 s) after its last one, and not sooner than minFlushIntervalMs (1 s)
+//   record, or idleFlushMs (1 s) after its last one when it holds idleFlushMinRows (the end of a
+//   backlog; a trickle waits for flushMs), and not sooner than minFlushIntervalMs (1 s)
 //   after the previous flush ended: ONE INSERT into events per flush
 //   (split by day only for multi-week history), so parts are few and large. Rows are kept
 //   as TabSeparated lines (row-encoder.ts) and inserted in that format.
@@ -156,7 +157,7 @@ export async function startOfflineSink(opts: OfflineSinkOptions): Promise<Offlin
     const now = Date.now();
     const due = stopping || buffer.rows >= limits.flushRows || buffer.bytes >= limits.flushBytes
       || (buffer.firstAt !== null && now - buffer.firstAt >= limits.flushMs)
-      || (buffer.lastAt !== null && now - buffer.lastAt >= limits.idleFlushMs);
+      || (buffer.lastAt !== null && now - buffer.lastAt >= limits.idleFlushMs && buffer.rows >= limits.idleFlushMinRows);
     if (!due) return;
     flushing = runFlush().catch((err: Error) => log.error({ err: err.message }, 'flush failed')).finally(() => {
       // measured from the end of a flush: consecutive INSERTs are at least this far apart
