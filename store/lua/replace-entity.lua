@@ -34,11 +34,11 @@
   Returns 1.
 
   Why the tile index decides whether to clear: every writer adds each tile it writes to
-  the index in the same call, and only the sweep (include/tile-hash.lua) removes members, after deleting their fields;
-  so a tile with fields in the hash is in the index. Looking up the index (a few hundred
-  members at most, and only those expiring after the range starts) instead of listing every
-  field of the hash (HKEYS, thousands) skips the clear when no tile of the range is stored,
-  which is every chunk of a fresh backfill.
+  the index in the same call, and only the sweep (include/tile-hash.lua) removes members,
+  after deleting their fields; so a tile with fields in the hash is in the index. Looking
+  up the index (a few hundred members at most, and only those expiring after the range
+  starts) instead of listing every field of the hash (HKEYS, thousands) skips the clear
+  when no tile of the range is stored, which is every chunk of a fresh backfill.
 ]]
 local version = ARGV[2]
 
