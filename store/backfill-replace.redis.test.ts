@@ -36,14 +36,18 @@ function harness(): CacheHarness {
   return cacheHarness(redis, prefix, registry);
 }
 
-/** Every tile hash (without _v) and tile index of the events' entities, by key without the prefix. */
+/**
+ * Every tile hash and tile index of the events' entities, by key without the prefix. Left
+ * out: _v, _ttl (wall clock) and _edue (a bound that depends on the order of writes,
+ * store/lua/include/tile-hash.lua).
+ */
 async function snapshot(h: CacheHarness): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const ids = new Map<'user' | 'item', Set<string>>([['user', new Set(events.map((e) => e.user_id))], ['item', new Set(events.flatMap((e) => (e.item_id ? [e.item_id] : [])))]]);
   for (const [entity, set] of ids) {
     for (const id of set) {
       for (const key of h.tileKeys(entity, id)) {
-        const { _v: version, ...fields } = await redis.hgetall(key);
+        const { _v: version, _ttl: _refreshed, _edue: _due, ...fields } = await redis.hgetall(key);
         const name = key.slice(h.store.keys.prefix.length);
         if (Object.keys(fields).length > 0) assert.ok(version, `${key} has a version`);
         out[name] = fields;

@@ -30,7 +30,7 @@ after(async () => {
   await redis.quit();
 });
 
-/** Every key under the prefix with its fields, tile versions (_v) left out. */
+/** Every key under the prefix with its fields, tile versions (_v) and TTL refresh times (_ttl, wall clock) left out. */
 async function dump(prefix: string): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   let cursor = '0';
@@ -41,7 +41,7 @@ async function dump(prefix: string): Promise<Record<string, unknown>> {
       const type = await redis.type(key);
       const rel = key.slice(prefix.length);
       if (type === 'hash') {
-        const { _v: _version, ...fields } = await redis.hgetall(key);
+        const { _v: _version, _ttl: _refreshed, ...fields } = await redis.hgetall(key);
         out[rel] = fields;
       } else if (type === 'zset') out[rel] = await redis.zrange(key, 0, -1, 'WITHSCORES');
     }

@@ -13,7 +13,11 @@ import type { TileWrite } from '../core/preaggregate.js';
 import { KeySpace } from './keys.js';
 import { callScript, registerScripts, ScriptCode, SCRIPTS, StoreConflictError } from './scripts.js';
 
-/** Wall-clock slack added to every retention: keys of an idle entity live this much longer. */
+/**
+ * Wall-clock slack added to every retention: keys of an idle entity live this much longer.
+ * The scripts refresh a key's TTL at most every 10 minutes (store/lua/include/tile-hash.lua
+ * REFRESH_MS), which this slack covers many times over.
+ */
 export const WALL_SLACK_MS = 24 * 3600_000;
 
 /** Entity writes per pipeline in apply(): a few hundred KB of commands. */

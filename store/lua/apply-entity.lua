@@ -4,7 +4,7 @@
   the same Kafka records after a crash changes nothing.
 
   KEYS[1]      meta hash of the entity: field o:<partition> = last applied offset,
-               field acc = acceptance state (users)
+               field acc = acceptance state (users), _ttl as in include/tile-hash.lua
   KEYS[2..]    pairs: tile hash of the entity (one per tile size), then its tile index
                (ZSET: member = tile index in base 36, score = the tile's event-time expiry)
 
@@ -12,11 +12,13 @@
   ARGV[2]      expected marker: the o:<partition> value the caller read ('' = absent)
   ARGV[3]      new marker: the largest offset included in this write
   ARGV[4]      acceptance state to store in field acc ('' = leave as is)
-  ARGV[5]      retention (ms) of the meta hash: PEXPIRE, refreshed on every write
+  ARGV[5]      retention (ms) of the meta hash: PEXPIRE (at most every REFRESH_MS for a
+               marker write, see include/tile-hash.lua; on every backfill write)
   ARGV[6]      version token, never used before (store/tile-store.ts: a random run id and
                a counter): stored in field _v of every tile hash this call writes
   then, for each (tile hash, index) pair in KEYS order:
-    ttlMs      PEXPIRE of the hash (wall-clock retention, refreshed on every write)
+    ttlMs      PEXPIRE of the hash and its index (wall-clock retention; when refreshed:
+               include/tile-hash.lua)
     nTiles     number of (tileIndex36, expireAt) pairs that follow
     pairs      tile index (base 36, the field prefix) and its event-time expiry (ms)
     nClear     always 0 (backfill rewrites go through replace-entity.lua); kept so the
@@ -30,8 +32,14 @@
   moved since the caller read it: another consumer owns the partition now).
 
   Tile eviction by event time: the index keeps each tile's expiry, field _hi the entity's
-  largest event time in this hash; tiles whose expiry <= _hi are deleted (see evict), and
-  _evc records the largest clock an eviction used: tiles expiring after it are all there.
+  largest event time in this hash; tiles whose expiry <= _hi are deleted (see sweep in
+  include/tile-hash.lua, also for _edue and _ttl), and _evc records the largest clock an
+  eviction used: tiles expiring after it are all there.
+
+  Increments are added here, not with HINCRBY, when the stored value and the increment are
+  both canonical decimal integers of at most 15 digits: their sum is below 2^53, exact as
+  a Lua number, and printed as HINCRBY would. Anything else goes to HINCRBY as before
+  (int64 sums, and its errors for values that are not integers).
 
   Versions: every tile hash in KEYS gets _v = ARGV[6] in this call, whatever the ops (ops,
   clears, evictions and _evc all change a hash only here). read-tiles.lua compares _v with
@@ -40,8 +48,11 @@
 local meta = KEYS[1]
 local backfill = ARGV[1] == ''
 local markerField = 'o:' .. ARGV[1]
+local metaStamp = false -- the meta hash's _ttl (include/tile-hash.lua)
 if not backfill then
-  local current = redis.call('HGET', meta, markerField)
+  local m = redis.call('HMGET', meta, markerField, '_ttl')
+  local current = m[1]
+  metaStamp = m[2]
   local expected = ARGV[2]
   local newMarker = tonumber(ARGV[3])
   if current then
@@ -90,7 +101,15 @@ local function topn(stored, n, json)
   return cjson.encode(out)
 end
 
---#include evict.lua
+--#include tile-hash.lua
+
+-- A canonical decimal integer of at most 15 digits: |value| < 10^15, so sums of two are
+-- exact as Lua numbers (doubles) and format as HINCRBY would print them.
+local function small(v)
+  local n = #v
+  if n > 16 or (n == 16 and string.byte(v, 1) ~= 45) then return false end
+  return v == '0' or string.find(v, '^%-?[1-9]%d*$') ~= nil
+end
 
 local version = ARGV[6]
 local a = 7
@@ -98,26 +117,20 @@ for k = 2, #KEYS, 2 do
   local key, index = KEYS[k], KEYS[k + 1]
   local ttl = ARGV[a]
   local nTiles = tonumber(ARGV[a + 1])
-  a = a + 2
-  -- GT: keep the largest expiry a tile has been given (features of several windows share
-  -- it). One ZADD per 500 tiles rather than one per tile.
-  local z = {}
-  for _ = 1, nTiles do
-    z[#z + 1] = ARGV[a + 1]; z[#z + 1] = ARGV[a]
-    a = a + 2
-    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
-  end
-  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
+  local added, lowest = addTiles(index, a + 2, nTiles)
+  a = a + 2 + 2 * nTiles
   a = a + 1 -- nClear, always 0
   local nArgs = tonumber(ARGV[a])
   a = a + 1
   local stop = a + nArgs
-  -- Pass 1: the fields whose current value the ops need, read with ONE HMGET (plus _hi).
-  local readFields = { '_hi' }
+  -- Pass 1: the fields whose current value the ops need, read with ONE HMGET, after the
+  -- store fields of include/tile-hash.lua.
+  local readFields = {}
+  for i, f in ipairs(HASH_FIELDS) do readFields[i] = f end
   local j = a
   while j < stop do
     local op = ARGV[j]
-    if op ~= 'incr' and op ~= 'set' and op ~= 'mset' then readFields[#readFields + 1] = ARGV[j + 1] end
+    if op ~= 'set' and op ~= 'mset' then readFields[#readFields + 1] = ARGV[j + 1] end
     j = j + (op == 'topn' and 4 or 3)
   end
   local current = {}
@@ -126,15 +139,26 @@ for k = 2, #KEYS, 2 do
     local values = redis.call('HMGET', key, unpack(readFields, i, last))
     for k = i, last do current[readFields[k]] = values[k - i + 1] end
   end
+  local stored = {}
+  for _, f in ipairs(HASH_FIELDS) do stored[f] = current[f] end
   local clock = tonumber(current['_hi'] or '-1')
-  -- Pass 2: compute; increments go straight to HINCRBY (exact int64), the rest is written
-  -- with ONE HSET at the end.
+  -- Pass 2: compute; the results are written with ONE HSET at the end, except increments
+  -- that are not small (HINCRBY: exact int64, in op order).
   local changed = {}
+  local hincr = {}
   local hset = {}
   while a < stop do
     local op, field = ARGV[a], ARGV[a + 1]
     if op == 'incr' then
-      redis.call('HINCRBY', key, field, ARGV[a + 2]); a = a + 3
+      local by, cur = ARGV[a + 2], current[field]
+      if not hincr[field] and small(by) and (not cur or small(cur)) then
+        current[field] = string.format('%.0f', (cur and tonumber(cur) or 0) + tonumber(by)); changed[field] = true
+      else
+        -- what this call added so far goes first, then every later increment of the field
+        if changed[field] then redis.call('HSET', key, field, current[field]); changed[field] = nil end
+        redis.call('HINCRBY', key, field, by); hincr[field] = true
+      end
+      a = a + 3
     elseif op == 'max' or op == 'min' then
       local v = ARGV[a + 2]
       local cur = current[field]
@@ -173,13 +197,15 @@ for k = 2, #KEYS, 2 do
   hset[#hset + 1] = '_hi'; hset[#hset + 1] = tostring(clock)
   hset[#hset + 1] = '_v'; hset[#hset + 1] = version
   for f in pairs(changed) do hset[#hset + 1] = f; hset[#hset + 1] = current[f] end
-  for i = 1, #hset, 1000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 999, #hset))) end
-  evict(key, index, clock)
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', index, ttl)
+  finishHash(key, index, ttl, hset, clock, tonumber(current['_evc'] or '-1'), stored, added, lowest)
 end
 
-if not backfill then redis.call('HSET', meta, markerField, ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('HSET', meta, 'acc', ARGV[4]) end
-redis.call('PEXPIRE', meta, ARGV[5])
+-- Marker, acceptance state and the meta hash's _ttl in one HSET.
+local h = {}
+if not backfill then h[1] = markerField; h[2] = ARGV[3] end
+if ARGV[4] ~= '' then h[#h + 1] = 'acc'; h[#h + 1] = ARGV[4] end
+local refresh = backfill or retentionDue(metaStamp)
+if refresh and not backfill then h[#h + 1] = '_ttl'; h[#h + 1] = fmt(wallNow()) end
+if #h > 0 then redis.call('HSET', meta, unpack(h)) end
+if refresh then redis.call('PEXPIRE', meta, ARGV[5]) end
 return 1

@@ -3,10 +3,11 @@
   slot). Per tile hash, atomically: delete the given series' tiles in [clearFrom, clearTo),
   store the recomputed fields, raise the clocks, evict. Running it twice leaves the same
   state. The online writer is apply-entity.lua; this script keeps its layout and rules
-  (header there: _hi, _evc, _v, the tile index) and differs only in how it gets there:
+  (header there: _hi, _evc, _v, the tile index; include/tile-hash.lua: eviction, _edue,
+  _ttl) and differs only in how it gets there:
   every field it writes was just cleared, so it receives final values (no ops, no reads).
 
-  KEYS[1]      meta hash of the entity (only its retention is refreshed)
+  KEYS[1]      meta hash of the entity (only its retention is refreshed, on every call)
   KEYS[2..]    pairs: tile hash of the entity (one per tile size), then its tile index
                (ZSET: member = tile index in base 36, score = the tile's event-time expiry)
 
@@ -33,15 +34,15 @@
   Returns 1.
 
   Why the tile index decides whether to clear: every writer adds each tile it writes to
-  the index in the same call, and only evict removes members, after deleting their fields;
-  so a tile with fields in the hash is in the index. Looking up the index (a few hundred
-  members at most, and only those expiring after the range starts) instead of listing every
-  field of the hash (HKEYS, thousands) skips the clear when no tile of the range is stored,
-  which is every chunk of a fresh backfill.
+  the index in the same call, and only the sweep (include/tile-hash.lua) removes members,
+  after deleting their fields; so a tile with fields in the hash is in the index. Looking
+  up the index (a few hundred members at most, and only those expiring after the range
+  starts) instead of listing every field of the hash (HKEYS, thousands) skips the clear
+  when no tile of the range is stored, which is every chunk of a fresh backfill.
 ]]
 local version = ARGV[2]
 
---#include evict.lua
+--#include tile-hash.lua
 
 -- Deletes the fields of `series` in the stored tiles of [from, to); the HKEYS sweep runs
 -- only when the index holds such a tile.
@@ -78,20 +79,18 @@ for k = 2, #KEYS, 2 do
   local chunkClock, evicted = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local nClear = tonumber(ARGV[a + 5])
   a = a + 6
+  -- The store fields, before anything is written (the clear below never deletes them).
+  local values = redis.call('HMGET', key, unpack(HASH_FIELDS))
+  local stored = {}
+  for i, f in ipairs(HASH_FIELDS) do stored[f] = values[i] end
   if nClear > 0 then
     local series = {}
     for i = 0, nClear - 1 do series[ARGV[a + i]] = true end
     clearTiles(key, index, from, to, minScore, series)
     a = a + nClear
   end
-  -- After the clear, which must see only the tiles stored before this call. GT: keep the
-  -- largest expiry a tile has been given (as apply-entity.lua).
-  local z = {}
-  for i = tilesAt, tilesAt + 2 * nTiles - 1, 2 do
-    z[#z + 1] = ARGV[i + 1]; z[#z + 1] = ARGV[i]
-    if #z >= 1000 then redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
-  end
-  if #z > 0 then redis.call('ZADD', index, 'GT', unpack(z)) end
+  -- After the clear, which must see only the tiles stored before this call.
+  local added, lowest = addTiles(index, tilesAt, nTiles)
   -- Why packed: one ARGV string per hash instead of two per field costs the client and
   -- Redis several times less than the split here (measured). No value depends on the
   -- stored one: no reads, one HSET per 2,000 fields.
@@ -110,18 +109,18 @@ for k = 2, #KEYS, 2 do
     a = a + 2
     if #h >= 4000 then redis.call('HSET', key, unpack(h)); h = {} end
   end
-  if #h > 0 then redis.call('HSET', key, unpack(h)) end
-  local clock = tonumber(redis.call('HGET', key, '_hi') or '-1')
+  local clock = tonumber(stored['_hi'] or '-1')
   if chunkClock > clock then clock = chunkClock end
-  redis.call('HSET', key, '_hi', tostring(clock), '_v', version)
-  evict(key, index, clock)
+  h[#h + 1] = '_hi'; h[#h + 1] = tostring(clock)
+  h[#h + 1] = '_v'; h[#h + 1] = version
   -- Tiles dropped as dead (expiry <= evicted <= clock) were not written: as after an
   -- eviction, readers must treat tiles expiring up to there as possibly gone.
-  if evicted >= 0 and evicted > tonumber(redis.call('HGET', key, '_evc') or '-1') then
-    redis.call('HSET', key, '_evc', tostring(evicted))
+  local evc = tonumber(stored['_evc'] or '-1')
+  if evicted >= 0 and evicted > evc then
+    evc = evicted
+    h[#h + 1] = '_evc'; h[#h + 1] = tostring(evicted)
   end
-  redis.call('PEXPIRE', key, ttl)
-  redis.call('PEXPIRE', index, ttl)
+  finishHash(key, index, ttl, h, clock, evc, stored, added, lowest)
 end
 
 redis.call('PEXPIRE', KEYS[1], ARGV[1])

@@ -1,0 +1,116 @@
+-- Shared by apply-entity.lua and replace-entity.lua (store/scripts.ts inlines this file
+-- where a script says --#include tile-hash.lua): both writers keep a tile hash's index,
+-- eviction and retention by the same rules, and read the hash's own fields in the one
+-- HMGET they make anyway, so a write whose hash needs no eviction and no TTL refresh costs
+-- ZADD, HMGET and HSET only.
+--
+-- Store fields of a tile hash kept here (readers skip every field starting with '_'):
+--   _edue  a lower bound of the event-time clock at which evict has something to sweep
+--          (nextSweep). Adding tiles can only lower that clock to the smallest expiry
+--          added (ZADD GT only raises existing scores), so writers lower _edue to it; it
+--          is set exactly when evict looks at the index. Absent: unknown, look.
+--   _ttl   wall-clock ms (Redis TIME) of the last PEXPIRE of the hash and its index.
+--          Retentions carry 24 h of slack (store/tile-store.ts WALL_SLACK_MS), so one
+--          refresh per REFRESH_MS keeps every key at least as long as the data needs.
+--          A key never lives without a TTL: a hash without _ttl (new, or expired and
+--          rewritten) is refreshed in the same call, and so is an index that gained
+--          members (a new index, also one that an eviction had emptied).
+
+-- Read by both writers' HMGET, in this order, before their own fields.
+local HASH_FIELDS = { '_hi', '_evc', '_edue', '_ttl' }
+-- 2^53: later than any expiry; the _edue of an empty index
+local NEVER = 9007199254740992
+local REFRESH_MS = 600000
+
+local function fmt(n) return string.format('%.17g', n) end
+
+local wallMs
+local function wallNow()
+  if not wallMs then
+    local t = redis.call('TIME')
+    wallMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return wallMs
+end
+
+-- Whether a key last refreshed at `stamp` (its _ttl field; false: never) needs PEXPIRE now.
+-- A stamp in the future (another clock) counts as due: refreshing too often is harmless.
+local function retentionDue(stamp)
+  local s = stamp and tonumber(stamp)
+  if not s then return true end
+  local now = wallNow()
+  return now < s or now - s >= REFRESH_MS
+end
+
+-- ZADD GT of nTiles (tileIndex36, expireAt) pairs from ARGV[first]: GT keeps the largest
+-- expiry a tile has been given (features of several windows share it). One ZADD per 500
+-- tiles. Returns how many members are new and the smallest expiry given (math.huge: none).
+local function addTiles(index, first, nTiles)
+  local z, added, lowest = {}, 0, math.huge
+  for i = first, first + 2 * nTiles - 2, 2 do
+    local score = tonumber(ARGV[i + 1])
+    if score < lowest then lowest = score end
+    z[#z + 1] = ARGV[i + 1]; z[#z + 1] = ARGV[i]
+    if #z >= 1000 then added = added + redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
+  end
+  if #z > 0 then added = added + redis.call('ZADD', index, 'GT', unpack(z)) end
+  return added, lowest
+end
+
+-- Eviction by event time: the fields of tiles whose expiry <= the hash's clock are deleted.
+-- Amortised: a sweep (HKEYS) runs only once dead tiles are at least an eighth of the
+-- index (or 64), i.e. once the clock reaches the t-th smallest expiry below; dead tiles
+-- left until then are outside every window readers can still ask about (readers treat
+-- them as possibly gone). Returns that clock (NEVER for an empty index).
+local function nextSweep(index)
+  local live = redis.call('ZCARD', index)
+  if live == 0 then return NEVER end
+  local t = math.max(1, math.min(64, math.ceil(live / 8)))
+  return tonumber(redis.call('ZRANGE', index, t - 1, t - 1, 'WITHSCORES')[2])
+end
+
+-- Deletes the dead tiles' fields and index members; returns nextSweep afterwards.
+local function sweep(key, index, clock)
+  local deadTile = {}
+  for _, t in ipairs(redis.call('ZRANGEBYSCORE', index, '-inf', clock)) do deadTile[t] = true end
+  local del = {}
+  for _, f in ipairs(redis.call('HKEYS', key)) do
+    local colon = string.find(f, ':', 1, true)
+    if colon and deadTile[string.sub(f, 1, colon - 1)] then
+      del[#del + 1] = f
+      if #del >= 500 then redis.call('HDEL', key, unpack(del)); del = {} end
+    end
+  end
+  if #del > 0 then redis.call('HDEL', key, unpack(del)) end
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', clock)
+  return nextSweep(index)
+end
+
+-- Ends one tile hash's write: stores `hset` (field, value, ...; _hi and _v among them),
+-- evicts, refreshes retention. stored: the HASH_FIELDS as read before this call wrote;
+-- evc: the _evc the hash holds after `hset`; added, lowest: addTiles' result.
+local function finishHash(key, index, ttl, hset, clock, evc, stored, added, lowest)
+  local due = tonumber(stored['_edue'] or '')
+  if due and lowest < due then due = lowest end
+  local swept = false
+  if not due or due <= clock then
+    due = nextSweep(index)
+    swept = due <= clock
+  end
+  if not swept and stored['_edue'] ~= fmt(due) then hset[#hset + 1] = '_edue'; hset[#hset + 1] = fmt(due) end
+  local refresh = retentionDue(stored['_ttl'])
+  if refresh then hset[#hset + 1] = '_ttl'; hset[#hset + 1] = fmt(wallNow()) end
+  for i = 1, #hset, 4000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 3999, #hset))) end
+  if swept then
+    local h = { '_edue', fmt(sweep(key, index, clock)) }
+    -- Readers: tiles with expiry <= _evc may be gone; every later tile is complete.
+    if clock > evc then h[3] = '_evc'; h[4] = tostring(clock) end
+    redis.call('HSET', key, unpack(h))
+  end
+  if refresh then
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('PEXPIRE', index, ttl)
+  elseif added > 0 then
+    redis.call('PEXPIRE', index, ttl)
+  end
+end
