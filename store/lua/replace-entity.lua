@@ -90,7 +90,7 @@ for k = 2, #KEYS, 2 do
     a = a + nClear
   end
   -- After the clear, which must see only the tiles stored before this call.
-  local added, lowest = addTiles(index, tilesAt, nTiles)
+  local added, lowest = addTiles(index, ttl, tilesAt, nTiles)
   -- Why packed: one ARGV string per hash instead of two per field costs the client and
   -- Redis several times less than the split here (measured). No value depends on the
   -- stored one: no reads, one HSET per 2,000 fields.

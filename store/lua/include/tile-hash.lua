@@ -44,8 +44,11 @@ end
 
 -- ZADD GT of nTiles (tileIndex36, expireAt) pairs from ARGV[first]: GT keeps the largest
 -- expiry a tile has been given (features of several windows share it). One ZADD per 500
--- tiles. Returns how many members are new and the smallest expiry given (math.huge: none).
-local function addTiles(index, first, nTiles)
+-- tiles. An index that gained members (new, or recreated after an eviction emptied it) gets
+-- its TTL here, right after the ZADD: a later error in the same call (Redis keeps a failed
+-- script's earlier writes) must not leave it without one, and a retry adds no member.
+-- Returns how many members are new and the smallest expiry given (math.huge: none).
+local function addTiles(index, ttl, first, nTiles)
   local z, added, lowest = {}, 0, math.huge
   for i = first, first + 2 * nTiles - 2, 2 do
     local score = tonumber(ARGV[i + 1])
@@ -54,6 +57,7 @@ local function addTiles(index, first, nTiles)
     if #z >= 1000 then added = added + redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
   if #z > 0 then added = added + redis.call('ZADD', index, 'GT', unpack(z)) end
+  if added > 0 then redis.call('PEXPIRE', index, ttl) end
   return added, lowest
 end
 
@@ -109,8 +113,6 @@ local function finishHash(key, index, ttl, hset, clock, evc, stored, added, lowe
   end
   if refresh then
     redis.call('PEXPIRE', key, ttl)
-    redis.call('PEXPIRE', index, ttl)
-  elseif added > 0 then
-    redis.call('PEXPIRE', index, ttl)
+    if added == 0 then redis.call('PEXPIRE', index, ttl) end -- else addTiles did
   end
 end
