@@ -38,8 +38,6 @@ function asMessage(m: unknown): Message | undefined {
 }
 
 export interface ApiCluster {
-  /** the live workers' process ids */
-  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -96,9 +94,7 @@ export async function startApiCluster(workers: number, log: Logger): Promise<Api
     worker.once('exit', (code, signal) => {
       resolve(); // a worker that died before listening must not hold up start
       if (stopping) return;
-      const s = slots.get(slot);
-      const lived = Date.now() - (s?.started ?? 0);
-      const next = lived >= STABLE_MS ? 0 : (s?.failures ?? 0) + 1;
+      const next = Date.now() - state.started >= STABLE_MS ? 0 : state.failures + 1;
       const delay = RESTART_DELAY_MS[Math.min(next, RESTART_DELAY_MS.length - 1)] as number;
       log.error({ worker: worker.process.pid, code, signal, restartInMs: delay }, 'API worker exited; restarting it');
       setTimeout(() => { if (!stopping) void fork(slot, next); }, delay).unref();
@@ -109,7 +105,6 @@ export async function startApiCluster(workers: number, log: Logger): Promise<Api
   log.info({ workers, workerPids: [...slots.values()].map((s) => s.worker.process.pid) }, 'API workers listening');
 
   return {
-    pids: () => [...slots.values()].filter((s) => !s.worker.isDead()).map((s) => s.worker.process.pid as number),
     async stop() {
       stopping = true;
       await Promise.all([...slots.values()].map(({ worker }) => new Promise<void>((resolve) => {
