@@ -5,16 +5,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { alignRange, BackfillRangeError, planChunks, recomputeChunk, seriesForFeatures } from './backfill.js';
+import { alignRange, BackfillRangeError, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from './backfill.js';
 import type { ClickEvent } from './event.js';
 import { DEFAULT_CATALOG } from './features/catalog.js';
-import type { Entity } from './features/definition.js';
+import { ENTITIES, type Entity } from './features/definition.js';
 import { createRegistry, type Registry } from './features/registry.js';
 import { tileExpireAt } from './features/series.js';
 import { applyOps } from './ops.js';
 import { parseField } from './codec.js';
+import { entityIdOf } from './sample.js';
 import { arbStream, hashKey, runPipeline } from './testkit.js';
-import { floorTo } from './windows.js';
 
 const registry = createRegistry({ features: DEFAULT_CATALOG, latenessMs: 10 * 60_000 });
 type Hashes = Map<string, Record<string, string>>;
@@ -22,7 +22,12 @@ type Hashes = Map<string, Record<string, string>>;
 /** Per hash key: the eviction clock (_evc) the store keeps; tiles expiring up to it may be gone. */
 type Clocks = Map<string, number>;
 
-/** What the Lua script does in replace mode: delete the chunk's fields of the cleared series, apply, raise _evc. */
+/**
+ * What the backfill job does (offline/jobs/backfill.ts), with the Lua script's replace
+ * mode: one pass per entity kind, its ids cut into chunks of whole entities by keyChunker,
+ * each chunk recomputed over the whole range; per write, delete the range's fields of the
+ * cleared series, apply, raise _evc.
+ */
 function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEvent[], eventsPerChunk: number, names?: string[], clocks: Clocks = new Map()): { hashes: Hashes; clocks: Clocks; dropped: number } {
   const out: Hashes = new Map([...hashes].map(([k, v]) => [k, { ...v }]));
   const evc: Clocks = new Map(clocks);
@@ -30,25 +35,46 @@ function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEven
   const series = seriesForFeatures(registry, names);
   const times = accepted.map((e) => e.event_time);
   const range = alignRange(series, Math.min(...times), Math.max(...times) + 1);
-  const counts = new Map<number, number>();
-  for (const t of times) counts.set(floorTo(t, range.tileMs), (counts.get(floorTo(t, range.tileMs)) ?? 0) + 1);
-  for (const chunk of planChunks(range, counts, eventsPerChunk)) {
-    const inChunk = accepted.filter((e) => e.event_time >= chunk.from && e.event_time < chunk.to);
-    for (const w of recomputeChunk(inChunk, registry, series, chunk.from, chunk.to)) {
-      for (const t of w.tiles) {
-        const key = hashKey(w.entity, w.id, t.tileMs);
-        const clear = new Set(w.clear.get(t.tileMs) ?? []);
-        const hash = { ...(out.get(key) ?? {}) };
-        for (const field of Object.keys(hash)) {
-          const f = parseField(field);
-          if (f && clear.has(f.seriesId) && f.tileIndex * t.tileMs >= chunk.from && f.tileIndex * t.tileMs < chunk.to) delete hash[field];
-        }
-        out.set(key, applyOps(hash, t.ops));
-        const ev = w.eviction.get(t.tileMs);
-        if (ev !== undefined && ev.evictedUntil >= 0) {
-          assert.ok(ev.evictedUntil <= ev.clock, 'only tiles dead at the entity\'s own clock are dropped');
-          evc.set(key, Math.max(evc.get(key) ?? -1, ev.evictedUntil));
-          dropped += 1;
+  for (const entity of ENTITIES) {
+    const own = series.filter((s) => s.entity === entity);
+    if (own.length === 0) continue;
+    const counts = new Map<string, number>();
+    for (const e of accepted) {
+      const id = entityIdOf(e, entity);
+      if (id !== undefined) counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const chunker = keyChunker(eventsPerChunk);
+    const chunks: KeyChunk[] = [];
+    for (const id of [...counts.keys()].sort()) {
+      const c = chunker.push(id, counts.get(id) as number);
+      if (c) chunks.push(c);
+    }
+    const end = chunker.end();
+    if (end) chunks.push(end);
+    const seen = new Set<string>();
+    for (const chunk of chunks) {
+      const inChunk = accepted.filter((e) => {
+        const id = entityIdOf(e, entity);
+        return id !== undefined && (chunk.after === null || id > chunk.after) && (chunk.last === null || id <= chunk.last);
+      });
+      for (const w of recomputeChunk(inChunk, registry, own, range.from, range.to)) {
+        assert.ok(!seen.has(w.id), `entity ${w.id} written by two chunks`);
+        seen.add(w.id);
+        for (const t of w.tiles) {
+          const key = hashKey(w.entity, w.id, t.tileMs);
+          const clear = new Set(w.clear.get(t.tileMs) ?? []);
+          const hash = { ...(out.get(key) ?? {}) };
+          for (const field of Object.keys(hash)) {
+            const f = parseField(field);
+            if (f && clear.has(f.seriesId) && f.tileIndex * t.tileMs >= range.from && f.tileIndex * t.tileMs < range.to) delete hash[field];
+          }
+          out.set(key, applyOps(hash, t.ops));
+          const ev = w.eviction.get(t.tileMs);
+          if (ev !== undefined && ev.evictedUntil >= 0) {
+            assert.ok(ev.evictedUntil <= ev.clock, 'only tiles dead at the entity\'s own clock are dropped');
+            evc.set(key, Math.max(evc.get(key) ?? -1, ev.evictedUntil));
+            dropped += 1;
+          }
         }
       }
     }
@@ -118,16 +144,26 @@ test('a backfill of named features leaves the other series alone', () => {
   }), { numRuns: 200 });
 });
 
-test('plans: whole tiles, within the event budget unless one tile exceeds it, empty stretches skipped', () => {
+test('ranges widen to whole tiles of the largest tile size', () => {
   const series = seriesForFeatures(registry);
   const range = alignRange(series, 1_000, 10 * 3600_000 + 5);
   assert.equal(range.tileMs, 3600_000);
   assert.deepEqual([range.from, range.to], [0, 11 * 3600_000]);
-  const counts = new Map([[0, 5], [3600_000, 5], [2 * 3600_000, 20], [5 * 3600_000, 1]]);
-  assert.deepEqual(planChunks(range, counts, 10), [
-    { from: 0, to: 2 * 3600_000, events: 10 },
-    { from: 2 * 3600_000, to: 3 * 3600_000, events: 20 },
-    { from: 5 * 3600_000, to: 6 * 3600_000, events: 1 },
-  ]);
   assert.throws(() => alignRange(series, 5, 5), BackfillRangeError);
+});
+
+test('key chunks: whole entities within the event budget unless one entity exceeds it; the last is open above', () => {
+  const plan = (counts: Array<[string, number]>, max: number, after: string | null = null): KeyChunk[] => {
+    const chunker = keyChunker(max, after);
+    const out = counts.map(([id, n]) => chunker.push(id, n)).filter((c): c is KeyChunk => c !== undefined);
+    const end = chunker.end();
+    return end ? [...out, end] : out;
+  };
+  assert.deepEqual(plan([['a', 5], ['b', 5], ['c', 20], ['d', 1], ['e', 3]], 10), [
+    { after: null, last: 'b', events: 10 },
+    { after: 'b', last: 'c', events: 20 },
+    { after: 'c', last: null, events: 4 },
+  ]);
+  assert.deepEqual(plan([['k', 1]], 10, 'j'), [{ after: 'j', last: null, events: 1 }]);
+  assert.deepEqual(plan([], 10), []);
 });

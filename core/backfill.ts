@@ -1,10 +1,13 @@
-// Backfill math: which series a backfill of some features rewrites, how a time range is
-// cut into chunks that never split a tile, and the per-entity writes that recompute the
-// tiles of one chunk from that chunk's accepted events. Pure; offline/jobs runs it.
+// Backfill math: which series a backfill of some features rewrites, how its time range
+// widens to whole tiles, how the entities are cut into chunks, and the per-entity writes
+// that recompute an entity's tiles of the range from its accepted events. Pure;
+// offline/jobs runs it.
 //
-// Why chunks align to the largest tile size: a chunk replaces every tile that starts in
-// it, so a tile must get all of its events from one chunk, or the second chunk's
-// replacement would erase the first one's contribution.
+// Why the range widens to whole tiles of the largest tile size: a write replaces every
+// tile that starts in the range, so a tile must get all of its events from that write.
+// Why chunks are sets of whole entities, each recomputed over the whole range: an entity
+// is written once, with only the tiles alive at its own last event (chunks of time wrote
+// it once per chunk, each with the tiles that chunk's clock kept alive).
 import type { ClickEvent } from './event.js';
 import { isRatio, type Entity, type FeatureDefinition } from './features/definition.js';
 import type { Registry } from './features/registry.js';
@@ -43,24 +46,44 @@ export function alignRange(series: readonly Series[], from: number, to: number):
   return { from: floorTo(from, tileMs), to: floorTo(to + tileMs - 1, tileMs), tileMs };
 }
 
+/** A run of consecutive entity ids (in the store's key order) holding about `events` events. */
+export interface KeyChunk {
+  /** ids after this one (exclusive); null: from the first id */
+  after: string | null;
+  /** ids up to this one (inclusive); null: to the last id (the pass's final chunk) */
+  last: string | null;
+  events: number;
+}
+
 /**
- * Chunks of whole tiles: `counts` gives the events per tile-sized bucket (start ms ->
- * count); consecutive buckets are merged while a chunk stays within maxEvents (a single
- * bucket may exceed it: a tile cannot be split). Empty stretches become no chunk at all.
+ * Cuts ids, pushed in ascending key order with their event counts, into chunks of whole
+ * entities with at most maxEvents events each (an entity with more is a chunk alone: an
+ * entity's events must be recomputed together). `push` returns a chunk when the id pushed
+ * starts a new one; `end` returns the last chunk, which has no upper bound, so ids that
+ * appear after the plan was made (a live sink) are not skipped. Holds one chunk: the ids
+ * come from a stream as long as the entity count.
  */
-export function planChunks(range: { from: number; to: number; tileMs: number }, counts: ReadonlyMap<number, number>, maxEvents: number): Array<{ from: number; to: number; events: number }> {
-  const out: Array<{ from: number; to: number; events: number }> = [];
-  const starts = [...counts.keys()].filter((b) => b >= range.from && b < range.to).sort((a, b) => a - b);
-  for (const b of starts) {
-    const n = counts.get(b) ?? 0;
-    if (n === 0) continue;
-    const last = out[out.length - 1];
-    if (last !== undefined && last.to === b && last.events + n <= maxEvents) {
-      last.to = b + range.tileMs;
-      last.events += n;
-    } else out.push({ from: b, to: b + range.tileMs, events: n });
-  }
-  return out;
+export function keyChunker(maxEvents: number, after: string | null = null): { push(id: string, events: number): KeyChunk | undefined; end(): KeyChunk | undefined } {
+  let open: KeyChunk | undefined;
+  let lastId = after;
+  return {
+    push(id, events) {
+      let done: KeyChunk | undefined;
+      if (open !== undefined && open.events + events > maxEvents) {
+        done = { ...open, last: lastId };
+        open = undefined;
+      }
+      if (open === undefined) open = { after: lastId, last: null, events: 0 };
+      open.events += events;
+      lastId = id;
+      return done;
+    },
+    end() {
+      const done = open;
+      open = undefined;
+      return done;
+    },
+  };
 }
 
 /** What a chunk's write does to the eviction state of one of the entity's hashes. */

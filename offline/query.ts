@@ -30,3 +30,12 @@ export async function insertRows(client: ClickHouseClient, into: Sql, rows: read
   if (rows.length === 0) return;
   await client.insert({ table: text(into), values: rows as object[], format: 'JSONEachRow', clickhouse_settings: settings });
 }
+
+/**
+ * Runs a SELECT and hands its rows (JSONEachRow, as selectRows) to `each` as they arrive,
+ * so a result as long as the entity count is never held whole.
+ */
+export async function forEachRow<T>(client: ClickHouseClient, q: Sql, each: (row: T) => void, settings?: ClickHouseSettings): Promise<void> {
+  const rs = await client.query({ query: text(q), format: 'JSONEachRow', clickhouse_settings: settings });
+  for await (const rows of rs.stream()) for (const row of rows) each(row.json<T>());
+}

@@ -20,6 +20,7 @@ function noteOf(progress: unknown): string {
   const parts: string[] = [];
   if (typeof p.chunksDone === 'number' && typeof p.chunks === 'number') parts.push(`chunk ${p.chunksDone}/${p.chunks}`);
   if (Array.isArray(p.chunksDone) && typeof p.chunks === 'number') parts.push(`chunk ${p.chunksDone.length}/${p.chunks}`);
+  if (typeof p.entity === 'string') parts.push(`${p.entity}s`);
   if (typeof p.events === 'number') parts.push(`${p.events} events`);
   if (typeof p.rows === 'number') parts.push(`${p.rows} rows`);
   return parts.join(', ');

@@ -145,7 +145,7 @@ test('backfill with its worker process killed -9 half-way, then restarted: resum
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     const stalled = await queue.getJob(String(job.id));
-    console.log(`killed at ${JSON.stringify(mid.progress)}; job state now ${await stalled?.getState()}, doneUntil ${new Date(stalled?.data.doneUntil ?? 0).toISOString()}`);
+    console.log(`killed at ${JSON.stringify(mid.progress)}; job state now ${await stalled?.getState()}, resume ${JSON.stringify(stalled?.data.backfillResume)}`);
     child = jobsProcess();
     const end = await waitForJob(queue, String(job.id), 300_000);
     assert.equal(end.state, 'completed', end.failedReason);

@@ -1,19 +1,25 @@
 // Backfill: recompute the Redis tiles of a time range from the accepted events in
 // ClickHouse (after a bug fix, a new feature, a lost Redis). The range is widened to whole
-// tiles and cut into chunks of whole tiles (core/backfill.ts); each chunk is one query and
-// one set of per-entity atomic replace writes, so:
-// - idempotent: a chunk deletes the tiles it recomputes before writing them;
-// - resumable: `resumeFrom` (the end of the last finished chunk, kept in the job's data)
-//   skips finished chunks after a crash; re-running a half-written chunk is harmless.
+// tiles; the work is cut by entity, not by time: one pass per entity kind (users from
+// `events`, items from `events_by_item`, each ordered by its id), each cut into chunks of
+// consecutive ids (core/backfill.ts keyChunker). A chunk is one query, read through the
+// table's primary key, and one atomic replace write per entity covering the whole range, so:
+// - each entity is written once, with only the tiles still alive at its own last event
+//   (time chunks wrote every entity once per chunk, with the tiles each chunk kept alive);
+// - idempotent: an entity's write deletes the tiles it recomputes before writing them;
+// - resumable: `resume` (the passes done and the last id finished in the next one, kept in
+//   the job's data) skips finished chunks after a crash; re-running a chunk is harmless.
 // Entities with tiles in the range but no events in ClickHouse are left alone (found only
 // by a SCAN of Redis, which a chunked job cannot afford).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { alignRange, planChunks, recomputeChunk, seriesForFeatures } from '../../core/backfill.js';
+import { alignRange, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from '../../core/backfill.js';
+import { ENTITIES, type Entity } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
+import type { Series } from '../../core/features/series.js';
 import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
-import { EVENT_COLUMNS, EVENTS_TABLE, rowToEvent, utcDay, type StoredEventRow } from '../events-table.js';
-import { selectRows } from '../query.js';
+import { EVENT_COLUMNS, EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, rowToEvent, utcDay, type StoredEventRow } from '../events-table.js';
+import { forEachRow, selectRows } from '../query.js';
 import { ident, int64, join, sql, str, table, type Sql } from '../sql.js';
 
 export interface BackfillInput {
@@ -25,6 +31,14 @@ export interface BackfillInput {
   chunkEvents?: number;
 }
 
+/** Where a restarted backfill continues. */
+export interface BackfillResume {
+  /** entity kinds whose pass is finished */
+  done: Entity[];
+  /** in the next pass, every id up to this one (inclusive, ClickHouse's order) is finished; null: none */
+  after: string | null;
+}
+
 export interface BackfillProgress {
   /** 0..1 by events */
   fraction: number;
@@ -32,14 +46,17 @@ export interface BackfillProgress {
   chunks: number;
   events: number;
   entities: number;
-  /** end of the last finished chunk: where a restart continues */
-  doneUntil: number;
+  /** the entity kind being recomputed */
+  entity: Entity;
+  /** after the last finished chunk: where a restart continues */
+  resume: BackfillResume;
 }
 
 export interface BackfillResult {
   from: number;
   to: number;
   chunks: number;
+  /** events read: once per entity kind recomputed (an event with an item counts for its user and its item) */
   events: number;
   entityWrites: number;
   ms: number;
@@ -55,6 +72,12 @@ export interface BackfillDeps {
   writesPerPipeline?: number;
 }
 
+/** Where each entity kind's events are read from: a table ordered by that entity's id first. */
+const PASS: Record<Entity, { table: string; key: Sql }> = {
+  user: { table: EVENTS_TABLE, key: ident('user_id') },
+  item: { table: EVENTS_BY_ITEM_TABLE, key: ident('item_id') },
+};
+
 const COLUMNS = join(EVENT_COLUMNS.filter((c) => c !== 'inserted_at').map((c) => ident(c)));
 
 function inRange(column: Sql, from: number, to: number): Sql {
@@ -62,45 +85,74 @@ function inRange(column: Sql, from: number, to: number): Sql {
 }
 
 /**
- * event_time in [from, to), plus the same bound on the partition key (event_date), so a
- * chunk reads only its own day partitions instead of scanning the table per chunk.
+ * The accepted events whose event_time (or, with ingestion-time series, ingest_time)
+ * falls in [from, to); the event_time form also bounds the partition key (event_date), so
+ * only the range's day partitions are read.
  */
-function eventTimeIn(from: number, to: number): Sql {
-  return sql`event_date >= toDate(${str(utcDay(from))}) AND event_date <= toDate(${str(utcDay(to - 1))}) AND ${inRange(sql`event_time`, from, to)}`;
+function timeIn(from: number, to: number, ingestion: boolean): Sql {
+  const byEventTime = sql`event_date >= toDate(${str(utcDay(from))}) AND event_date <= toDate(${str(utcDay(to - 1))}) AND ${inRange(sql`event_time`, from, to)}`;
+  return ingestion ? sql`((${inRange(sql`event_time`, from, to)}) OR (${inRange(sql`ingest_time`, from, to)}))` : byEventTime;
 }
 
-/** Events per tile-sized bucket of event_time (and ingest_time when ingestion-time series are included). */
-async function bucketCounts(deps: BackfillDeps, from: number, to: number, tileMs: number, ingestion: boolean): Promise<Map<number, number>> {
-  const counts = new Map<number, number>();
-  const columns: Array<[Sql, Sql]> = [[sql`event_time`, eventTimeIn(from, to)]];
-  if (ingestion) columns.push([sql`ingest_time`, inRange(sql`ingest_time`, from, to)]);
-  for (const [c, where] of columns) {
-    const rows = await selectRows<{ b: string; n: string }>(deps.clickhouse, sql`
-      SELECT toString(intDiv(${c}, ${int64(tileMs)}) * ${int64(tileMs)}) AS b, toString(count()) AS n
-      FROM ${table(deps.database, EVENTS_TABLE)} WHERE ${where} GROUP BY b`);
-    for (const r of rows) counts.set(Number(r.b), (counts.get(Number(r.b)) ?? 0) + Number(r.n));
-  }
-  return counts;
+/** ids of the chunk: after `after` (exclusive) up to `last` (inclusive); null bounds are open. */
+function idsIn(key: Sql, chunk: Pick<KeyChunk, 'after' | 'last'>): Sql {
+  const lower = chunk.after === null ? sql`isNotNull(${key})` : sql`${key} > ${str(chunk.after)}`;
+  return chunk.last === null ? lower : sql`${lower} AND ${key} <= ${str(chunk.last)}`;
 }
 
-/** The deduplicated accepted events whose event_time (or ingest_time) falls in [from, to). */
-async function chunkEvents(deps: BackfillDeps, from: number, to: number, ingestion: boolean) {
-  const where = ingestion ? sql`(${inRange(sql`event_time`, from, to)}) OR (${inRange(sql`ingest_time`, from, to)})` : eventTimeIn(from, to);
-  const rows = await selectRows<StoredEventRow>(deps.clickhouse, sql`SELECT ${COLUMNS} FROM ${table(deps.database, EVENTS_TABLE)} FINAL WHERE ${where}`);
+interface PlannedChunk extends KeyChunk {
+  entity: Entity;
+  series: Series[];
+  /** the pass's final chunk */
+  final: boolean;
+}
+
+/** One pass's chunks, from the event count of each id in the range (duplicates counted: a plan, not a result). */
+async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], where: Sql, maxEvents: number, after: string | null): Promise<PlannedChunk[]> {
+  const { table: name, key } = PASS[entity];
+  const chunker = keyChunker(maxEvents, after);
+  const out: PlannedChunk[] = [];
+  const add = (c: KeyChunk | undefined, final: boolean): void => {
+    if (c !== undefined) out.push({ ...c, entity, series, final });
+  };
+  await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`
+    SELECT ${key} AS id, toString(count()) AS n FROM ${table(deps.database, name)}
+    WHERE ${where} AND ${idsIn(key, { after, last: null })} GROUP BY id ORDER BY id`, ({ id, n }) => add(chunker.push(id, Number(n)), false));
+  add(chunker.end(), true);
+  return out;
+}
+
+/** The deduplicated accepted events of one chunk's ids. */
+async function chunkEvents(deps: BackfillDeps, chunk: PlannedChunk, where: Sql) {
+  const { table: name, key } = PASS[chunk.entity];
+  const rows = await selectRows<StoredEventRow>(deps.clickhouse, sql`SELECT ${COLUMNS} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)}`);
   return rows.map(rowToEvent);
 }
 
+/** Where a restart continues once `chunk` is finished. */
+function resumeAfter(chunk: PlannedChunk, done: readonly Entity[]): BackfillResume {
+  return chunk.final ? { done: [...done, chunk.entity], after: null } : { done: [...done], after: chunk.last };
+}
+
 export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts: {
-  resumeFrom?: number;
+  resume?: BackfillResume;
   onProgress?: (p: BackfillProgress) => Promise<void> | void;
   signal?: AbortSignal;
 } = {}): Promise<BackfillResult> {
   const t0 = performance.now();
   const series = seriesForFeatures(deps.registry, input.names);
   const range = alignRange(series, input.from, input.to);
-  const ingestion = series.some((s) => s.time === 'ingestion');
-  const start = Math.max(range.from, opts.resumeFrom ?? range.from);
-  const chunks = planChunks({ ...range, from: start }, await bucketCounts(deps, start, range.to, range.tileMs, ingestion), input.chunkEvents ?? 200_000);
+  const where = timeIn(range.from, range.to, series.some((s) => s.time === 'ingestion'));
+  const maxEvents = input.chunkEvents ?? 200_000;
+  const done = (opts.resume?.done ?? []).filter((e) => ENTITIES.includes(e));
+  const chunks: PlannedChunk[] = [];
+  let after = opts.resume?.after ?? null; // applies to the first pass not done
+  for (const entity of ENTITIES) {
+    const own = series.filter((s) => s.entity === entity);
+    if (own.length === 0 || done.includes(entity)) continue;
+    chunks.push(...await planPass(deps, entity, own, where, maxEvents, after));
+    after = null;
+  }
   const total = chunks.reduce((a, c) => a + c.events, 0);
   const store = new TileStore(deps.redis, deps.prefix, deps.registry);
   const perPipeline = deps.writesPerPipeline ?? 200;
@@ -110,7 +162,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const fetch = (k: number) => {
     const c = chunks[k];
     if (c === undefined) return undefined;
-    const p = chunkEvents(deps, c.from, c.to, ingestion);
+    const p = chunkEvents(deps, c, where);
     p.catch(() => undefined); // awaited (and thrown) when its turn comes
     return p;
   };
@@ -130,16 +182,18 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
       inFlight.catch(() => undefined); // awaited (and thrown) by the next send
       pending = [];
     };
-    for (const w of recomputeChunk(batch, deps.registry, series, chunk.from, chunk.to)) {
-      pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: chunk.from, to: chunk.to, series: w.clear, eviction: w.eviction } });
+    for (const w of recomputeChunk(batch, deps.registry, chunk.series, range.from, range.to)) {
+      pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } });
       entityWrites += 1;
       if (pending.length >= perPipeline) await send();
     }
     await send();
     await inFlight;
     events += chunk.events;
-    await opts.onProgress?.({ fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, doneUntil: chunk.to });
+    const resume = resumeAfter(chunk, done);
+    if (chunk.final) done.push(chunk.entity);
+    await opts.onProgress?.({ fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume });
   }
-  if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, doneUntil: range.to });
+  if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, entity: ENTITIES[0], resume: { done: [...ENTITIES], after: null } });
   return { from: range.from, to: range.to, chunks: chunks.length, events, entityWrites, ms: performance.now() - t0 };
 }

@@ -7,6 +7,7 @@ import { Queue, type Job, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../config/config.js';
+import type { BackfillResume } from './backfill.js';
 
 export const QUEUE_NAME = 'tessera-jobs';
 
@@ -43,8 +44,8 @@ export function parseJobInput<K extends JobKind>(kind: K, input: unknown): JobIn
 /** What a job keeps between attempts: its input and, for resumable kinds, where to continue. */
 export interface JobData {
   input: unknown;
-  /** backfill: end of the last finished chunk */
-  doneUntil?: number;
+  /** backfill: where it continues (the passes done, the last id finished in the next) */
+  backfillResume?: BackfillResume;
   /** training dataset: the label chunks already in the output table */
   chunksDone?: number[];
 }

@@ -72,9 +72,9 @@ export async function startJobWorker(o: JobWorkerOptions): Promise<JobWorker> {
     backfill: async (job) => {
       const input = parseJobInput('backfill', job.data.input);
       return runBackfill({ clickhouse, database, redis, prefix, registry }, input, {
-        resumeFrom: job.data.doneUntil,
+        resume: job.data.backfillResume,
         onProgress: async (p) => {
-          await job.updateData({ ...job.data, doneUntil: p.doneUntil });
+          await job.updateData({ ...job.data, backfillResume: p.resume });
           await job.updateProgress({ ...p });
         },
       });
