@@ -34,7 +34,7 @@ export function registerJobs(program: Command): void {
     .option('--from <time>', 'start (ISO-8601 or epoch ms; default: the first stored event)')
     .option('--to <time>', 'end, exclusive (default: just after the last stored event)')
     .option('--names <a,b,...>', 'only these features (default: all)', list)
-    .option('--chunk-events <n>', 'events per chunk (default 200000)', (v) => Number(v))
+    .option('--chunk-events <n>', 'events per chunk of whole entities (default 200000)', (v) => Number(v))
     .action(async (opts: { from?: string; to?: string; names?: string[]; chunkEvents?: number }) => {
       const config = loadConfig();
       const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
