@@ -90,8 +90,9 @@ export function createBatchHandler(deps: ConsumeDeps): (payload: EachBatchPayloa
     }
     // Events: in slices, with a heartbeat between them. A whole fetch (8 MiB, ~25,000
     // records) judged in one go kept the event loop busy for seconds on a loaded machine,
-    // long enough to miss the session timeout and be thrown out of the group; slices also
-    // keep the decoded events short-lived (young-generation garbage).
+    // long enough to miss the session timeout and be thrown out of the group. Within a
+    // slice each record is decoded and judged before the next (judgeSlice), so decoded
+    // events die young instead of 2,000 of them surviving young-generation collections.
     for (let i = 0; i < records; i += SLICE_RECORDS) {
       const slice = batch.messages.slice(i, i + SLICE_RECORDS);
       const end = i + SLICE_RECORDS >= records;

@@ -1,7 +1,10 @@
 // Pure part of the sink: Kafka records of one partition of clickstream.events -> the
 // `events` rows of the accepted ones, judged by the same core as the online worker
 // (decodeEvent, then the per-user acceptance state machine admit()). No I/O: the caller
-// loads missing users' stored state first (AcceptanceStore.load), then judges.
+// loads missing users' stored state first (AcceptanceStore.load), then judges. The sink
+// uses judgeSlice (decode and judge one record at a time, the users named by the record
+// keys loaded first); decodeRecords + judgeRecords are the two-pass form it is tested
+// against.
 //
 // Replay rule: a record at or below the user's stored marker for the partition was judged
 // into the stored state and its row inserted before; it is skipped. Every later record is
