@@ -12,14 +12,21 @@ import { referenceAccept, referenceAcceptanceStates } from '../../core/reference
 import { generateClickstream } from '../../fixtures/generator.js';
 import { Rng } from '../../fixtures/random.js';
 import type { UserCommit } from './acceptance-store.js';
-import { confirmCommits, decodeRecords, entryOf, judgeRecords, missingUsers, takeCommits, trimUsers, type PartitionUsers, type SinkRecord } from './judge.js';
+import { confirmCommits, decodeRecords, entryOf, judgeRecords, judgeSlice, keyedUsers, missingUsers, takeCommits, trimUsers, type Judged, type PartitionUsers, type SinkRecord } from './judge.js';
 import { applyWrite, CommitCode, decodeLog, type StoredLog } from './state-log.js';
 
 const LATENESS = 10 * 60_000;
 
-function stream(seed: string): SinkRecord[] {
-  return [...generateClickstream({ seed, startMs: Date.UTC(2024, 4, 1), rate: 2, count: 3_000, users: 40, items: 100, late: 0.05, duplicates: 0.05, malformed: 0.03, outOfOrder: 0.2 })]
-    .map((r, i) => ({ offset: String(i), timestamp: String(r.clockMs), value: Buffer.from(r.value) }));
+function stream(seed: string, users = 40): SinkRecord[] {
+  const rng = new Rng(`keys-${seed}`);
+  const generated = [...generateClickstream({ seed, startMs: Date.UTC(2024, 4, 1), rate: 2, count: 3_000, users, items: 100, late: 0.05, duplicates: 0.05, malformed: 0.03, outOfOrder: 0.2 })];
+  // Keys are the user_id as producers write them, but judging must not depend on it: some
+  // records carry none, or another record's user.
+  return generated.map((r, i) => {
+    const x = rng.next();
+    const key = x < 0.8 ? r.key : x < 0.9 ? null : (generated[Math.floor(rng.next() * generated.length)]?.key ?? null);
+    return { offset: String(i), timestamp: String(r.clockMs), key: key === null ? null : Buffer.from(key), value: Buffer.from(r.value) };
+  });
 }
 
 /** The reference: decode every record, then the brute-force acceptance rules. */
@@ -68,11 +75,16 @@ for (const seed of ['a', 'b', 'c', 'd', 'e', 'f']) {
     while (position < records.length) {
       const size = 1 + Math.floor(rng.next() * 200);
       const batch = records.slice(position, position + size);
-      const decoded = decodeRecords(batch, DEFAULT_EVENT_LIMITS);
-      load(missingUsers(decoded, users));
-      const judged = judgeRecords(0, decoded, users, LATENESS);
-      replayed += judged.skipped;
-      pending.rows.push(...judged.lines);
+      // as consume.ts does: the keys' users loaded, then judgeSlice, loading any user it stops at
+      load(keyedUsers(batch, users));
+      for (let from = 0; ;) {
+        const judged = judgeSlice(0, batch, from, DEFAULT_EVENT_LIMITS, users, LATENESS);
+        replayed += judged.skipped;
+        pending.rows.push(...judged.lines);
+        if (judged.missing === undefined) break;
+        load([judged.missing]);
+        from = judged.next;
+      }
       position += batch.length;
       if (rng.next() < 0.5 && position < records.length) continue; // keep buffering
       // flush: insert, store states, commit; crash at a random step
@@ -168,4 +180,52 @@ test('stored states are the reference\'s at every commit; memory stays bounded (
         serializeAcceptanceState({ maxEventTime: want?.maxEventTime ?? null, ids: want?.ids ?? new Map() }));
     });
   }), { numRuns: 300, endOnFailure: true });
+});
+
+test('judgeSlice = decodeRecords + judgeRecords: the same lines, counts and states, whatever the keys', () => {
+  for (const seed of ['s1', 's2', 's3']) {
+    const records = stream(seed, 1_000); // many users: some first seen under another's key
+    const rng = new Rng(`slice-${seed}`);
+    const a: PartitionUsers = new Map();
+    const b: PartitionUsers = new Map();
+    const empty = (ids: readonly string[], users: PartitionUsers) => {
+      for (const id of ids) if (!users.has(id)) users.set(id, entryOf({ raw: '', marker: -1, state: emptyAcceptanceState() }));
+    };
+    const merge = (into: Judged, j: Judged) => {
+      into.lines.push(...j.lines);
+      into.days.push(...j.days);
+      into.bytes += j.bytes;
+      into.skipped += j.skipped;
+      into.unstorable.push(...j.unstorable);
+      for (const [r, n] of Object.entries(j.rejected)) into.rejected[r as keyof Judged['rejected']] = (into.rejected[r as keyof Judged['rejected']] ?? 0) + (n ?? 0);
+    };
+    let stops = 0;
+    for (let position = 0; position < records.length;) {
+      // a replayed range now and then: records at or below a user's marker are skipped by both
+      if (rng.next() < 0.1) position = Math.max(0, position - Math.floor(rng.next() * 100));
+      const batch = records.slice(position, position + 1 + Math.floor(rng.next() * 300));
+      const decoded = decodeRecords(batch, DEFAULT_EVENT_LIMITS);
+      empty(missingUsers(decoded, a), a);
+      const want = judgeRecords(2, decoded, a, LATENESS);
+      const got: Judged = { lines: [], days: [], bytes: 0, rejected: {}, skipped: 0, unstorable: [] };
+      empty(keyedUsers(batch, b), b);
+      for (let from = 0; ;) {
+        const j = judgeSlice(2, batch, from, DEFAULT_EVENT_LIMITS, b, LATENESS);
+        merge(got, j);
+        if (j.missing === undefined) {
+          assert.equal(j.next, batch.length);
+          break;
+        }
+        assert.ok(!b.has(j.missing) && j.next >= from);
+        stops += 1;
+        empty([j.missing], b);
+        from = j.next;
+      }
+      assert.deepStrictEqual(got, want);
+      position += batch.length;
+    }
+    assert.ok(stops > 0, 'some records named a user their key did not');
+    const byUser = (cs: UserCommit[]) => cs.sort((x, y) => (x.userId < y.userId ? -1 : x.userId > y.userId ? 1 : 0));
+    assert.deepStrictEqual(byUser(takeCommits(b, LATENESS)), byUser(takeCommits(a, LATENESS)));
+  }
 });

@@ -1,7 +1,10 @@
 // Pure part of the sink: Kafka records of one partition of clickstream.events -> the
 // `events` rows of the accepted ones, judged by the same core as the online worker
 // (decodeEvent, then the per-user acceptance state machine admit()). No I/O: the caller
-// loads missing users' stored state first (AcceptanceStore.load), then judges.
+// loads missing users' stored state first (AcceptanceStore.load), then judges. The sink
+// uses judgeSlice (decode and judge one record at a time, the users named by the record
+// keys loaded first); decodeRecords + judgeRecords are the two-pass form it is tested
+// against.
 //
 // Replay rule: a record at or below the user's stored marker for the partition was judged
 // into the stored state and its row inserted before; it is skipped. Every later record is
@@ -13,7 +16,7 @@
 // state-log.ts) keeps a busy user (~18,000 ids within L on the benchmark stream) from
 // costing a scan of all their ids per event.
 import { admit, compactAcceptanceState, type AcceptanceState } from '../../core/acceptance.js';
-import { decodeEvent, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
+import { decodeEvent, EVENT_BOUNDS, type ClickEvent, type EventLimits, type RejectReason } from '../../core/event.js';
 import { EventRowError } from '../events-table.js';
 import type { StoredUser, UserCommit } from './acceptance-store.js';
 import { encodeEventLine } from './row-encoder.js';
@@ -23,6 +26,8 @@ import { appendWrite, liveDelta, mustCompact, snapshotWrite, UNKNOWN_LOG, type L
 export interface SinkRecord {
   offset: string;
   timestamp: string;
+  /** the producer's key, the user_id (a hint only: the users to load before judging) */
+  key?: Buffer | null;
   value: Buffer | null;
 }
 
@@ -91,7 +96,7 @@ const DAY_MS = 86_400_000;
 
 /** Judges decoded records in offset order; mutates the users' working states. */
 export function judgeRecords(partition: number, decoded: readonly Decoded[], users: PartitionUsers, latenessMs: number): Judged {
-  const out: Judged = { lines: [], days: [], bytes: 0, rejected: {}, skipped: 0, unstorable: [] };
+  const out = emptyJudged();
   for (const d of decoded) {
     if (d.event === undefined) {
       const reason = d.reason ?? 'bad_json';
@@ -100,29 +105,85 @@ export function judgeRecords(partition: number, decoded: readonly Decoded[], use
     }
     const user = users.get(d.event.user_id);
     if (user === undefined) throw new Error(`state of user ${JSON.stringify(d.event.user_id)} was not loaded`);
-    if (d.offset <= user.judged) {
-      out.skipped += 1;
-      continue;
-    }
-    user.judged = d.offset;
-    user.dirty = true;
-    const verdict = admit(user.state, d.event, latenessMs);
-    if (!verdict.accepted) {
-      out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
-      continue;
-    }
-    user.accepted.set(d.event.event_id, d.event.event_time);
-    try {
-      const line = encodeEventLine(d.event, partition, d.offset);
-      out.lines.push(line);
-      out.days.push(Math.floor(d.event.event_time / DAY_MS));
-      out.bytes += 2 * line.length + 64; // UTF-16 string plus its array slot
-    } catch (error) {
-      if (!(error instanceof EventRowError)) throw error;
-      out.unstorable.push({ offset: d.offset, error: error.message });
-    }
+    judgeOne(out, partition, d.offset, d.event, user, latenessMs);
   }
   return out;
+}
+
+/** Judged, and where judgeSlice stopped: `next` = records.length, or the record whose user is not loaded (`missing`). */
+export interface SliceJudged extends Judged {
+  next: number;
+  missing?: string;
+}
+
+/**
+ * decodeRecords + judgeRecords in one pass over records[from..], one record at a time, so
+ * no decoded event outlives its own judging (a slice of 2,000 decoded events alive at once
+ * was most of what each young-generation collection had to copy). Stops before the first
+ * valid record whose user is not in `users` (its key named someone else, or none): the
+ * caller buffers what was judged, loads that user and calls again from `next`. Verdicts,
+ * states and lines are those of decodeRecords + judgeRecords (judge.test.ts).
+ */
+export function judgeSlice(partition: number, records: readonly SinkRecord[], from: number, limits: EventLimits, users: PartitionUsers, latenessMs: number): SliceJudged {
+  const out: SliceJudged = { ...emptyJudged(), next: records.length };
+  for (let i = from; i < records.length; i++) {
+    const r = records[i] as SinkRecord;
+    const res = decodeEvent(r.value, Number(r.timestamp), limits);
+    if (!res.ok) {
+      out.rejected[res.reason] = (out.rejected[res.reason] ?? 0) + 1;
+      continue;
+    }
+    const user = users.get(res.event.user_id);
+    if (user === undefined) {
+      out.next = i;
+      out.missing = res.event.user_id;
+      return out;
+    }
+    judgeOne(out, partition, Number(r.offset), res.event, user, latenessMs);
+  }
+  return out;
+}
+
+/** Users named by the records' keys whose state is not in memory yet (keys too long for a user_id are skipped). */
+export function keyedUsers(records: readonly SinkRecord[], users: PartitionUsers): string[] {
+  const out = new Set<string>();
+  for (const r of records) {
+    const key = r.key;
+    if (key === null || key === undefined || key.length === 0 || key.length > KEY_MAX_BYTES) continue;
+    const id = key.toString('utf8');
+    if (!users.has(id)) out.add(id);
+  }
+  return [...out];
+}
+
+/** A user_id is at most 128 UTF-16 units (EVENT_BOUNDS; zod counts code points: up to 4 UTF-8 bytes each). */
+const KEY_MAX_BYTES = 4 * EVENT_BOUNDS.idMaxLength;
+
+const emptyJudged = (): Judged => ({ lines: [], days: [], bytes: 0, rejected: {}, skipped: 0, unstorable: [] });
+
+/** One valid record of a loaded user, in offset order: the replay rule, admit(), the line. */
+function judgeOne(out: Judged, partition: number, offset: number, event: ClickEvent, user: UserEntry, latenessMs: number): void {
+  if (offset <= user.judged) {
+    out.skipped += 1;
+    return;
+  }
+  user.judged = offset;
+  user.dirty = true;
+  const verdict = admit(user.state, event, latenessMs);
+  if (!verdict.accepted) {
+    out.rejected[verdict.reason] = (out.rejected[verdict.reason] ?? 0) + 1;
+    return;
+  }
+  user.accepted.set(event.event_id, event.event_time);
+  try {
+    const line = encodeEventLine(event, partition, offset);
+    out.lines.push(line);
+    out.days.push(Math.floor(event.event_time / DAY_MS));
+    out.bytes += 2 * line.length + 64; // UTF-16 string plus its array slot
+  } catch (error) {
+    if (!(error instanceof EventRowError)) throw error;
+    out.unstorable.push({ offset, error: error.message });
+  }
 }
 
 /**

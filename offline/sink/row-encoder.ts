@@ -89,7 +89,12 @@ export function encodeEventLine(event: ClickEvent, partition: number, offset: nu
     || (micros !== null && !Number.isSafeInteger(micros))) {
     return rowLine(eventToRow(event, { partition, offset }, 0));
   }
-  return `${tsvString(event.event_id)}\t${tsvString(event.user_id)}\t${tsvString(event.event_type)}\t${event.event_time}\t${dayText(event.event_time)}\t${event.ingest_time}\t`
-    + `${optional(event.session_id)}\t${optional(event.item_id)}\t${optional(event.category)}\t${optional(event.brand)}\t`
-    + `${event.price === undefined ? NULL : String(event.price)}\t${micros === null ? NULL : String(micros)}\t${event.quantity}\t${attributes}\t${partition}\t${offset}`;
+  // One join, not a template literal: ~30 concatenations made a rope of ~1 KB of cons
+  // cells per line, alive until its slice's block was built (and copied by every
+  // young-generation collection meanwhile); join writes one flat string of ~250 bytes.
+  return [
+    tsvString(event.event_id), tsvString(event.user_id), tsvString(event.event_type), event.event_time, dayText(event.event_time), event.ingest_time,
+    optional(event.session_id), optional(event.item_id), optional(event.category), optional(event.brand),
+    event.price === undefined ? NULL : String(event.price), micros === null ? NULL : String(micros), event.quantity, attributes, partition, offset,
+  ].join('\t');
 }
