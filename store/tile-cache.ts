@@ -10,8 +10,9 @@
 // Bounded by entries and by approximate bytes; least recently used entries go first
 // (a Map keeps insertion order: a hit moves its entry to the end).
 import type { TileSet } from '../core/codec.js';
-import type { EvaluationSnapshot } from '../core/evaluate.js';
+import type { Evaluation, EvaluationSnapshot } from '../core/evaluate.js';
 import type { Entity } from '../core/features/definition.js';
+import type { EntityReading } from './reader.js';
 
 /** One entity's tiles as read from Redis. Never mutated once built (requests share it). */
 export interface EntityTiles {
@@ -27,8 +28,17 @@ export interface CachedTiles extends EntityTiles {
   versions: readonly string[];
   /** approximate heap bytes of the decoded tiles and the snapshots */
   bytes: number;
+  /** the tile hashes' key names, in the read's key order */
+  keys?: readonly string[];
   /** evaluations of these tiles by feature-name list (derived data, added by readers) */
-  snapshots?: Map<string, { snapshot: EvaluationSnapshot; bytes: number }>;
+  snapshots?: Map<string, KeptSnapshot>;
+}
+
+/** A snapshot kept on an entry, and the reader's last reading made from it (reused while equal). */
+export interface KeptSnapshot {
+  snapshot: EvaluationSnapshot;
+  bytes: number;
+  reading?: { of: Readonly<Record<string, Evaluation>>; reading: EntityReading };
 }
 
 /** Snapshots kept per entry: one per distinct feature-name list a client asks for. */
