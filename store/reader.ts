@@ -109,7 +109,7 @@ export class FeatureReader {
         cache.delete(key);
         return this.readingOf(id, unpacked, names, T, wallNow, retention);
       }
-      const stored: CachedTiles = { ...unpacked, versions: unpacked.versions, keys: this.tileKeys(entity, id, sizes) };
+      const stored: CachedTiles = { ...unpacked, versions: unpacked.versions, keys: this.tileKeys(entity, id, sizes), versionArg: versionArg(unpacked.versions) };
       cache.set(key, stored);
       return this.readingOf(id, stored, names, T, wallNow, retention, { cache, key, namesKey, counts: evaluations });
     });
@@ -172,11 +172,7 @@ export class FeatureReader {
         const entry = cached[i];
         // A cached entry's key names are the ones this id and these sizes give (same cache key).
         for (const key of entry?.keys ?? this.tileKeys(entity, ids[i] as string, sizes)) keys.push(key);
-        if (entry === undefined) argv.push('-');
-        else {
-          argv.push('=');
-          for (const v of entry.versions) argv.push(v);
-        }
+        argv.push(entry === undefined ? '-' : (entry.versionArg ?? versionArg(entry.versions)));
       }
       calls.push(callScript(pipe ?? this.redis, SCRIPTS.readTiles, keys, argv));
     }
@@ -202,6 +198,9 @@ interface SnapshotUse {
   namesKey: string;
   counts: Record<'reused' | 'computed', number>;
 }
+
+/** read-tiles.lua's argument for a cached entity: '=' and its keys' versions, one per line. */
+const versionArg = (versions: readonly string[]): string => `=${versions.join('\n')}`;
 
 /** A reading from evaluations of `names`: exact values in names order, the rest inexact. */
 function readingFrom(id: string, names: readonly string[], evaluations: Readonly<Record<string, Evaluation>>): EntityReading {

@@ -30,6 +30,8 @@ export interface CachedTiles extends EntityTiles {
   bytes: number;
   /** the tile hashes' key names, in the read's key order */
   keys?: readonly string[];
+  /** the versions as read-tiles.lua takes them (store/reader.ts) */
+  versionArg?: string;
   /** evaluations of these tiles by feature-name list (derived data, added by readers) */
   snapshots?: Map<string, KeptSnapshot>;
 }
