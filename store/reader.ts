@@ -47,6 +47,7 @@ export class FeatureReader {
   private readonly keys: KeySpace;
   private readonly cache: TileCache | undefined;
   private readonly entitiesPerCall: number;
+  private readonly namesKeys = new Map<string, string>();
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry, options: FeatureReaderOptions = {}) {
     this.keys = new KeySpace(prefix);
@@ -79,7 +80,7 @@ export class FeatureReader {
     const sizes = this.tileSizesFor(defs);
     const cache = this.cache;
     // Built once per read, not per entity: both are hashed by the Map lookups below.
-    const namesKey = names.join(',');
+    const namesKey = this.namesKeyOf(names);
     const group = `${this.keys.base}:${entity}:${sizes.join(',')}:`;
     // The entries whose versions go with this request: an "unchanged" answer vouches for
     // exactly these objects, whatever other requests store meanwhile.
@@ -96,7 +97,7 @@ export class FeatureReader {
       const entry = cached[i];
       if (reply === UNCHANGED) {
         if (entry === undefined || cache === undefined) throw new TileCodecError(`read-tiles: "unchanged" for ${JSON.stringify(id)}, which was not cached`);
-        cache.touch(cacheKeys[i] as string, entry);
+        cache.touch(entry);
         outcomes.hit++;
         return this.readingOf(id, entry, names, T, wallNow, retention, { cache, key: cacheKeys[i] as string, namesKey, counts: evaluations });
       }
@@ -120,6 +121,20 @@ export class FeatureReader {
     return readings;
   }
 
+  /**
+   * The names joined, as one string object per distinct list (a bounded table), so that
+   * comparing it with the key a snapshot was kept under is a pointer comparison, not a
+   * read of a string elsewhere in the heap for every entity.
+   */
+  private namesKeyOf(names: readonly string[]): string {
+    const joined = names.join(',');
+    const known = this.namesKeys.get(joined);
+    if (known !== undefined) return known;
+    if (this.namesKeys.size >= 1024) this.namesKeys.clear();
+    this.namesKeys.set(joined, joined);
+    return joined;
+  }
+
   /** The tile hashes of one entity, one per tile size. */
   private tileKeys(entity: Entity, id: string, sizes: readonly number[]): string[] {
     return sizes.map((size) => this.keys.tiles(entity, id, size));
@@ -134,8 +149,8 @@ export class FeatureReader {
     if (!read.anyKey && T < wallNow - retention) return { id, values: {}, inexact: [...names] };
     if (cached === undefined) return readingFrom(id, names, evaluateMany(names, read.tiles, T, this.context(read)));
     const entry = read as CachedTiles;
-    const known = entry.snapshots?.get(cached.namesKey);
-    if (known !== undefined && T >= known.snapshot.from && T < known.snapshot.until) {
+    const known = cached.cache.snapshotOf(entry, cached.namesKey);
+    if (known !== undefined && T >= known.from && T < known.until) {
       cached.counts.reused++;
       const evaluations = known.snapshot.valuesAt(T);
       // A snapshot hands out the same evaluations object for every T that moves no value:
