@@ -47,7 +47,7 @@ export class FeatureReader {
   private readonly keys: KeySpace;
   private readonly cache: TileCache | undefined;
   private readonly entitiesPerCall: number;
-  private readonly namesKeys = new Map<string, string>();
+  private readonly plans = new Map<string, ReadPlan>();
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry, options: FeatureReaderOptions = {}) {
     this.keys = new KeySpace(prefix);
@@ -75,19 +75,13 @@ export class FeatureReader {
    * recent enough that its keys cannot have expired.
    */
   async read(entity: Entity, ids: readonly string[], names: readonly string[], T: number, wallNow = Date.now()): Promise<EntityReading[]> {
-    const defs = names.map((n) => this.registry.get(n));
-    for (const d of defs) if (d.entity !== entity) throw new RangeError(`feature ${d.name} is a ${d.entity} feature, not ${entity}`);
-    const sizes = this.tileSizesFor(defs);
+    const { namesKey, sizes, group, retention } = this.planOf(entity, names);
     const cache = this.cache;
-    // Built once per read, not per entity: both are hashed by the Map lookups below.
-    const namesKey = this.namesKeyOf(names);
-    const group = `${this.keys.base}:${entity}:${sizes.join(',')}:`;
     // The entries whose versions go with this request: an "unchanged" answer vouches for
     // exactly these objects, whatever other requests store meanwhile.
     const cacheKeys = cache ? ids.map((id) => group + id) : [];
     const cached = cache ? cacheKeys.map((k) => cache.peek(k)) : [];
     const replies = await this.readTiles(entity, ids, sizes, cached);
-    const retention = Math.max(0, ...names.map((n) => this.registry.retentionMs(n)));
 
     // counted here and reported once per read: a metric update per entity costs more than the hit
     const outcomes = { hit: 0, stale: 0, cold: 0 };
@@ -122,17 +116,27 @@ export class FeatureReader {
   }
 
   /**
-   * The names joined, as one string object per distinct list (a bounded table), so that
-   * comparing it with the key a snapshot was kept under is a pointer comparison, not a
-   * read of a string elsewhere in the heap for every entity.
+   * What a read of these names needs, worked out once per distinct list (a bounded table):
+   * the names joined, as ONE string object per list, so that comparing it with the key a
+   * snapshot was kept under is a pointer comparison rather than a read of a string
+   * elsewhere in the heap for every entity; the tile sizes; the cache-key prefix; and the
+   * longest retention.
    */
-  private namesKeyOf(names: readonly string[]): string {
-    const joined = names.join(',');
-    const known = this.namesKeys.get(joined);
+  private planOf(entity: Entity, names: readonly string[]): ReadPlan {
+    const joined = `${entity}:${names.join(',')}`;
+    const known = this.plans.get(joined);
     if (known !== undefined) return known;
-    if (this.namesKeys.size >= 1024) this.namesKeys.clear();
-    this.namesKeys.set(joined, joined);
-    return joined;
+    const defs = names.map((n) => this.registry.get(n));
+    for (const d of defs) if (d.entity !== entity) throw new RangeError(`feature ${d.name} is a ${d.entity} feature, not ${entity}`);
+    const sizes = this.tileSizesFor(defs);
+    const plan: ReadPlan = {
+      namesKey: joined, sizes,
+      group: `${this.keys.base}:${entity}:${sizes.join(',')}:`,
+      retention: Math.max(0, ...names.map((n) => this.registry.retentionMs(n))),
+    };
+    if (this.plans.size >= 1024) this.plans.clear();
+    this.plans.set(joined, plan);
+    return plan;
   }
 
   /** The tile hashes of one entity, one per tile size. */
@@ -203,6 +207,17 @@ export class FeatureReader {
     if (out.length !== ids.length) throw new TileCodecError(`read-tiles: ${out.length} replies for ${ids.length} entities`);
     return out;
   }
+}
+
+/** What a read of one name list needs (FeatureReader.planOf). */
+interface ReadPlan {
+  /** the entity and names, joined: the key of the entries' snapshots of these names */
+  namesKey: string;
+  sizes: number[];
+  /** cache keys are this plus the id */
+  group: string;
+  /** the longest retention of the names */
+  retention: number;
 }
 
 /** How readingOf uses the cache entry the tiles are stored as. */
