@@ -180,6 +180,7 @@ export class FeatureReader {
    * entitiesPerCall entities each (sending each cached entity's versions).
    */
   private async readTiles(entity: Entity, ids: readonly string[], sizes: readonly number[], cached: ReadonlyArray<CachedTiles | undefined>): Promise<unknown[]> {
+    if (ids.length === 0) return [];
     const per = this.entitiesPerCall;
     // One call (up to `per` entities, the API's usual request) needs no pipeline object.
     const pipe = ids.length > per ? this.redis.pipeline() : undefined;

@@ -110,7 +110,7 @@ export class TileCache {
     entry.used = true;
   }
 
-  /** Stores (or replaces) an entry, then drops the least recently used ones over the bounds. */
+  /** Stores (or replaces) an entry, then evicts (CLOCK) until the bounds hold. */
   set(key: string, entry: CachedTiles): void {
     this.delete(key);
     if (!this.enabled || entry.bytes > this.options.maxBytes) return;
