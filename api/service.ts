@@ -10,6 +10,7 @@ import { ENTITIES, type Entity, type FeatureValue } from '../core/features/defin
 import type { Registry } from '../core/features/registry.js';
 import { ApiError, offlineError, storeError, unknownFeature } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
+import type { EntityReading } from '../store/reader.js';
 import type { OfflineSource, OnlineSource } from './sources.js';
 
 export type Source = 'redis' | 'clickhouse' | 'mixed';
@@ -18,7 +19,8 @@ export interface FeatureRowResult {
   id: string;
   /** epoch ms */
   asOf: number;
-  values: Record<string, FeatureValue>;
+  /** may be shared with other rows and requests (store readings): never mutate */
+  values: Readonly<Record<string, FeatureValue>>;
   source: Source;
   /** names neither store could answer (ClickHouse down) */
   unavailable: string[];
@@ -93,9 +95,23 @@ export class FeatureService {
     } catch (error) {
       throw storeError(error);
     }
-    const byId = new Map(readings.map((r) => [r.id, r]));
-    const offlineIds = readings.filter((r) => r.inexact.length > 0).map((r) => r.id);
-    const offlineNames = [...new Set(readings.flatMap((r) => r.inexact))];
+    // The reader answers in `unique` order: with no repeated id, readings[i] is ids[i]'s
+    // (checked; a source answering in another order is looked up by id).
+    let byId: Map<string, EntityReading> | undefined;
+    const readingOf = (id: string, i: number): EntityReading | undefined => {
+      const r = unique.length === ids.length ? readings[i] : undefined;
+      if (r?.id === id) return r;
+      byId ??= new Map(readings.map((x) => [x.id, x]));
+      return byId.get(id);
+    };
+    const offlineIds: string[] = [];
+    const inexactNames = new Set<string>();
+    for (const r of readings) {
+      if (r.inexact.length === 0) continue;
+      offlineIds.push(r.id);
+      for (const n of r.inexact) inexactNames.add(n);
+    }
+    const offlineNames = [...inexactNames];
 
     let offline = new Map<string, Record<string, FeatureValue>>();
     let failure: ApiError | undefined;
@@ -112,9 +128,12 @@ export class FeatureService {
       }
     }
 
-    const rowFor = (id: string): FeatureRowResult => {
-      const reading = byId.get(id);
+    const rowFor = (id: string, i: number): FeatureRowResult => {
+      const reading = readingOf(id, i);
       if (reading === undefined) throw new ApiError('STORE_UNAVAILABLE', `online store returned no reading for ${JSON.stringify(id)}`);
+      // All exact: the reading's values are exactly `names` in order (OnlineSource contract);
+      // rows only read them, so they are shared rather than copied.
+      if (reading.inexact.length === 0) return { id, asOf: T, values: reading.values, source: 'redis', unavailable: [] };
       const values: Record<string, FeatureValue> = {};
       const unavailable: string[] = [];
       const fromOffline = offline.get(id);

@@ -9,12 +9,12 @@ import { MAX_SNAPSHOTS, TileCache, type CachedTiles } from './tile-cache.js';
 const entry = (bytes: number, version = 'v'): CachedTiles => ({ tiles: new Map(), clocks: new Map(), anyKey: true, versions: [version], bytes });
 const snapshot = evaluateSnapshot([], new Map(), 0);
 
-test('least recently used entries go first, by entries', () => {
+test('CLOCK: the oldest entry goes first unless it was hit since, by entries', () => {
   const c = new TileCache({ maxEntries: 2, maxBytes: 1e9 });
   c.set('a', entry(1));
   c.set('b', entry(1));
   const a = c.peek('a') as CachedTiles;
-  c.touch('a', a); // a confirmed by Redis: now the most recent
+  c.touch(a); // a confirmed by Redis: a second chance
   c.set('c', entry(1));
   assert.deepEqual(['a', 'b', 'c'].map((k) => c.peek(k) !== undefined), [true, false, true]);
   assert.equal(c.evictions, 1);
@@ -37,7 +37,7 @@ test('touch of an entry that was replaced meanwhile keeps the newer one', () => 
   const old = entry(1, 'v1');
   c.set('a', old);
   c.set('a', entry(1, 'v2'));
-  c.touch('a', old);
+  c.touch(old);
   assert.deepEqual(c.peek('a')?.versions, ['v2']);
 });
 
@@ -63,7 +63,7 @@ test('property: the bounds always hold and the byte count matches the entries ke
         const e = c.peek(key);
         if (op === 'set') { const fresh = entry(bytes); base.set(fresh, bytes); c.set(key, fresh); }
         else if (op === 'delete') c.delete(key);
-        else if (op === 'touch') { if (e) c.touch(key, e); }
+        else if (op === 'touch') { if (e) c.touch(e); }
         // snapshots of a few name lists (more than MAX_SNAPSHOTS), replacing and adding
         else if (e) c.keepSnapshot(key, e, `names${bytes % (MAX_SNAPSHOTS + 2)}`, snapshot, bytes);
       }

@@ -7,11 +7,15 @@
 // feature names; core/evaluate.ts evaluateSnapshot), so a hit whose T is still in a
 // snapshot's range skips evaluation: the snapshot vouches for every T in that range.
 //
-// Bounded by entries and by approximate bytes; least recently used entries go first
-// (a Map keeps insertion order: a hit moves its entry to the end).
+// Bounded by entries and by approximate bytes. Eviction is CLOCK (second chance), the usual
+// approximation of least-recently-used: a hit only marks its entry used; the oldest entry
+// goes first unless it was used since it last came up, in which case it is moved to the end
+// and unmarked. (Moving every hit to the end of the Map, exact LRU, cost three Map
+// operations per entity read, more than the rest of a hit.)
 import type { TileSet } from '../core/codec.js';
-import type { EvaluationSnapshot } from '../core/evaluate.js';
+import type { Evaluation, EvaluationSnapshot } from '../core/evaluate.js';
 import type { Entity } from '../core/features/definition.js';
+import type { EntityReading } from './reader.js';
 
 /** One entity's tiles as read from Redis. Never mutated once built (requests share it). */
 export interface EntityTiles {
@@ -27,8 +31,28 @@ export interface CachedTiles extends EntityTiles {
   versions: readonly string[];
   /** approximate heap bytes of the decoded tiles and the snapshots */
   bytes: number;
+  /** the tile hashes' key names, in the read's key order */
+  keys?: readonly string[];
+  /** the versions as read-tiles.lua takes them (store/reader.ts) */
+  versionArg?: string;
   /** evaluations of these tiles by feature-name list (derived data, added by readers) */
-  snapshots?: Map<string, { snapshot: EvaluationSnapshot; bytes: number }>;
+  snapshots?: Map<string, KeptSnapshot>;
+  /** the snapshot found or kept last (a client usually asks for one name list) */
+  recent?: KeptSnapshot;
+  /** hit since eviction last looked at this entry (CLOCK) */
+  used?: boolean;
+}
+
+/** A snapshot kept on an entry, and the reader's last reading made from it (reused while equal). */
+export interface KeptSnapshot {
+  /** the feature names it evaluates, joined (its key in `snapshots`) */
+  names: string;
+  snapshot: EvaluationSnapshot;
+  /** snapshot.from and snapshot.until, at hand */
+  from: number;
+  until: number;
+  bytes: number;
+  reading?: { of: Readonly<Record<string, Evaluation>>; reading: EntityReading };
 }
 
 /** Snapshots kept per entry: one per distinct feature-name list a client asks for. */
@@ -81,14 +105,12 @@ export class TileCache {
     return this.entries.get(key);
   }
 
-  /** Redis confirmed this entry: make it the most recently used (if it is still the one stored). */
-  touch(key: string, entry: CachedTiles): void {
-    if (this.entries.get(key) !== entry) return;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+  /** Redis confirmed this entry: it gets a second chance when eviction comes to it. */
+  touch(entry: CachedTiles): void {
+    entry.used = true;
   }
 
-  /** Stores (or replaces) an entry, then drops the least recently used ones over the bounds. */
+  /** Stores (or replaces) an entry, then evicts (CLOCK) until the bounds hold. */
   set(key: string, entry: CachedTiles): void {
     this.delete(key);
     if (!this.enabled || entry.bytes > this.options.maxBytes) return;
@@ -97,14 +119,34 @@ export class TileCache {
     this.enforceBounds();
   }
 
-  /** Drops least recently used entries until both bounds hold. */
+  /**
+   * Drops entries, oldest first, until both bounds hold; an entry used since it was last
+   * looked at is moved to the end instead, unmarked (so each pass ends: after one round
+   * every entry is unmarked).
+   */
   private enforceBounds(): void {
     while (this.entries.size > this.options.maxEntries || this.totalBytes > this.options.maxBytes) {
-      const oldest = this.entries.keys().next();
+      const oldest = this.entries.entries().next();
       if (oldest.done === true) break;
-      this.delete(oldest.value);
+      const [key, entry] = oldest.value;
+      if (entry.used === true) {
+        entry.used = false;
+        this.entries.delete(key);
+        this.entries.set(key, entry);
+        continue;
+      }
+      this.delete(key);
       this.evictions += 1;
     }
+  }
+
+  /** The entry's snapshot of these feature names (joined), if it keeps one. */
+  snapshotOf(entry: CachedTiles, names: string): KeptSnapshot | undefined {
+    const recent = entry.recent;
+    if (recent !== undefined && recent.names === names) return recent;
+    const kept = entry.snapshots?.get(names);
+    if (kept !== undefined) entry.recent = kept;
+    return kept;
   }
 
   /**
@@ -120,7 +162,9 @@ export class TileCache {
       delta -= snapshots.get(drop)?.bytes ?? 0;
       snapshots.delete(drop);
     }
-    snapshots.set(names, { snapshot, bytes });
+    const kept: KeptSnapshot = { names, snapshot, from: snapshot.from, until: snapshot.until, bytes };
+    snapshots.set(names, kept);
+    entry.recent = kept;
     entry.bytes += delta;
     this.totalBytes += delta;
     this.enforceBounds();

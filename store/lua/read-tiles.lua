@@ -18,9 +18,10 @@
 
   KEYS        the tile hashes of one or more entities, `per` consecutive keys each
   ARGV[1]     per: the number of keys of each entity
-  then, per entity in KEYS order, '-' (no cached copy: read everything), or '=' followed
-  by `per` values, the _v of each of its keys as the caller last read it ('' = the key
-  did not exist)
+  then ONE argument per entity in KEYS order: '-' (no cached copy: read everything), or
+  '=' followed by the _v of each of its `per` keys as the caller last read it ('' = the
+  key did not exist), joined by '\n' (one argument rather than `per` + 1: the client
+  builds and sends, and Redis parses, a third of the arguments)
 
   Returns one reply per entity. The integer 1 ("unchanged") when versions were given and
   every key is as the caller last read it: its _v equals the given one, or it was and
@@ -40,22 +41,23 @@
 ]]
 local per = tonumber(ARGV[1])
 local out = {}
-local a = 2
+local now = {}
 for e = 1, #KEYS / per do
   local first = (e - 1) * per
+  local given = ARGV[e + 1]
   local same = false
-  if ARGV[a] == '=' then
-    same = true
+  if string.byte(given, 1) == 61 then -- '='
+    -- The keys' state as the caller encodes it: _v, or '' for an absent key. A hash
+    -- without _v gets '\n', which adds a separator no caller's argument has: no match.
     for k = 1, per do
-      local key, v = KEYS[first + k], ARGV[a + k]
-      local ok
-      if v == '' then ok = redis.call('EXISTS', key) == 0
-      else ok = redis.call('HGET', key, '_v') == v end
-      if not ok then same = false; break end
+      local key = KEYS[first + k]
+      local v = redis.call('HGET', key, '_v')
+      if not v then
+        if redis.call('EXISTS', key) == 0 then v = '' else v = '\n' end
+      end
+      now[k] = v
     end
-    a = a + 1 + per
-  else
-    a = a + 1
+    same = given == '=' .. table.concat(now, '\n', 1, per)
   end
   if same then
     out[e] = 1
