@@ -18,6 +18,7 @@ import { createKafkaDlq } from '../dlq.js';
 import { createKafka } from '../kafka-client.js';
 import { batchingDlq } from './dlq-batcher.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
+import { Coalescer, type CoalesceLimits } from './coalescer.js';
 import { CommitGate, type PartitionOffset } from './commit-gate.js';
 import { createOnlineProcessor, type BatchOutcome } from './processor.js';
 
@@ -37,7 +38,12 @@ export interface OnlineWorkerOptions {
   redisCommandTimeoutMs?: number;
   /** how old a batch's Redis writes must be before its offsets are committed (default 2.5 s: AOF everysec) */
   commitDelayMs?: number;
+  /** how much of a partition's backlog one batch may take (coalescer.ts); default 16 MiB,
+   *  64,000 records, 1 s */
+  coalesce?: CoalesceLimits;
 }
+
+const DEFAULT_COALESCE: CoalesceLimits = { maxBytes: 16 * 1024 * 1024, maxRecords: 64_000, maxAgeMs: 1_000 };
 
 export interface OnlineWorker {
   metrics: OnlineMetrics;
@@ -76,11 +82,13 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   let rewinding = false;
   let inFlight = 0;
   const gate = new CommitGate(opts.commitDelayMs ?? 2_500);
+  const coalescer = new Coalescer(opts.coalesce ?? DEFAULT_COALESCE);
   let assigned = new Set<number>();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // New assignment: cached markers of partitions we no longer own may be stale, and their
     // pending offsets are no longer ours to commit (kafkajs restarts from the committed ones).
     processor.reset();
+    coalescer.drop();
     assigned = new Set(e.payload.memberAssignment[topic] ?? []);
     gate.drop(assigned);
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
@@ -111,6 +119,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     rewinding = true;
     try {
       gate.drop();
+      coalescer.drop();
       processor.reset();
       const admin = kafka.admin();
       await admin.connect();
@@ -130,6 +139,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
       log.error({ err: (err as Error).message }, 'rewind after a Redis restart failed');
     } finally {
       gate.drop();
+      coalescer.drop();
       rewinding = false;
     }
   }
@@ -146,16 +156,29 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || rewinding) return;
     const t0 = performance.now();
+    const records = coalescer.offer({ partition: batch.partition, messages: batch.messages, lag: BigInt(batch.offsetLag()) }, Date.now());
+    // Held for the next fetch: kafkajs moves on past them (nothing is committed; see coalescer.ts).
+    if (records === undefined) {
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+      return;
+    }
+    // Records held from earlier fetches were resolved already: when this batch is dropped,
+    // kafkajs must fetch them again, or a later batch's commit would pass over them. (Stale
+    // batches and a stopping consumer need nothing: a seek or the committed offsets decide.)
+    const dropBatch = (): void => {
+      if (records.length > batch.messages.length) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: (records[0] as { offset: string }).offset });
+    };
     let backoff = 200;
     let outcome: BatchOutcome | undefined;
     while (outcome === undefined) {
       if (!running || !isRunning() || isStale()) return;
       try {
-        outcome = await processor.process({ topic: batch.topic, partition: batch.partition, records: batch.messages });
+        outcome = await processor.process({ topic: batch.topic, partition: batch.partition, records });
       } catch (err) {
         if (err instanceof StoreConflictError) {
           log.warn({ partition: batch.partition, err: err.message }, 'partition moved to another consumer; dropping batch');
-          return;
+          return dropBatch();
         }
         metrics.retries.inc();
         log.warn({ partition: batch.partition, err: (err as Error).message, retryInMs: backoff }, 'batch failed; retrying');
