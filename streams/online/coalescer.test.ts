@@ -9,28 +9,31 @@ const range = (from: number, n: number, bytes?: number): RawRecord[] => Array.fr
 const offsets = (rs: readonly RawRecord[] | undefined): number[] | undefined => rs?.map((r) => Number(r.offset));
 
 test('coalescer: holds batches while the partition has a backlog, releases them with the first batch that reaches its end', () => {
-  const c = new Coalescer({ maxBytes: 1_000_000, maxRecords: 1_000, maxAgeMs: 1_000 });
+  const c = new Coalescer({ minLag: 1, maxBytes: 1_000_000, maxRecords: 1_000, maxAgeMs: 1_000 });
   assert.equal(c.offer({ partition: 0, messages: range(0, 3), lag: 5n }, 0), undefined);
   assert.equal(c.offer({ partition: 1, messages: range(0, 2), lag: 0n }, 0)?.length, 2, 'no backlog: at once');
   assert.deepEqual(offsets(c.offer({ partition: 0, messages: range(3, 5), lag: 0n }, 10)), [0, 1, 2, 3, 4, 5, 6, 7]);
   assert.equal(c.heldRecords, 0);
+  const few = new Coalescer({ minLag: 100, maxBytes: 1e9, maxRecords: 1_000, maxAgeMs: 1_000 });
+  assert.equal(few.offer({ partition: 0, messages: range(0, 3), lag: 99n }, 0)?.length, 3, 'a short backlog: at once');
+  assert.equal(few.offer({ partition: 0, messages: range(3, 3), lag: 100n }, 0), undefined);
 });
 
 test('coalescer: the size, count and age bounds release what is held', () => {
-  const bytes = new Coalescer({ maxBytes: 100, maxRecords: 1_000, maxAgeMs: 1_000 });
+  const bytes = new Coalescer({ minLag: 1, maxBytes: 100, maxRecords: 1_000, maxAgeMs: 1_000 });
   assert.equal(bytes.offer({ partition: 0, messages: range(0, 5, 10), lag: 9n }, 0), undefined);
   assert.equal(bytes.offer({ partition: 0, messages: range(5, 5, 10), lag: 9n }, 0)?.length, 10);
-  const count = new Coalescer({ maxBytes: 1e9, maxRecords: 4, maxAgeMs: 1_000 });
+  const count = new Coalescer({ minLag: 1, maxBytes: 1e9, maxRecords: 4, maxAgeMs: 1_000 });
   assert.equal(count.offer({ partition: 0, messages: range(0, 3), lag: 9n }, 0), undefined);
   assert.equal(count.offer({ partition: 0, messages: range(3, 3), lag: 9n }, 0)?.length, 6);
-  const age = new Coalescer({ maxBytes: 1e9, maxRecords: 1_000, maxAgeMs: 50 });
+  const age = new Coalescer({ minLag: 1, maxBytes: 1e9, maxRecords: 1_000, maxAgeMs: 50 });
   assert.equal(age.offer({ partition: 0, messages: range(0, 3), lag: 9n }, 100), undefined);
   assert.equal(age.offer({ partition: 0, messages: range(3, 3), lag: 9n }, 149), undefined);
   assert.equal(age.offer({ partition: 0, messages: range(6, 3), lag: 9n }, 150)?.length, 9);
 });
 
 test('coalescer: a batch that does not continue what is held (a seek) replaces it; drop forgets partitions', () => {
-  const c = new Coalescer({ maxBytes: 1e9, maxRecords: 1_000, maxAgeMs: 1_000 });
+  const c = new Coalescer({ minLag: 1, maxBytes: 1e9, maxRecords: 1_000, maxAgeMs: 1_000 });
   c.offer({ partition: 0, messages: range(10, 5), lag: 9n }, 0);
   assert.deepEqual(offsets(c.offer({ partition: 0, messages: range(12, 2), lag: 0n }, 0)), [12, 13]);
   c.offer({ partition: 0, messages: range(0, 2), lag: 9n }, 0);
@@ -43,7 +46,7 @@ test('coalescer: a batch that does not continue what is held (a seek) replaces i
 
 test('coalescer property: released records are every offered record once, in offset order, per partition', () => {
   fc.assert(fc.property(fc.array(fc.record({ partition: fc.integer({ min: 0, max: 2 }), n: fc.integer({ min: 1, max: 20 }), lag: fc.integer({ min: 0, max: 3 }), dt: fc.integer({ min: 0, max: 40 }) }), { maxLength: 60 }), (steps) => {
-    const c = new Coalescer({ maxBytes: 400, maxRecords: 30, maxAgeMs: 100 });
+    const c = new Coalescer({ minLag: 1, maxBytes: 400, maxRecords: 30, maxAgeMs: 100 });
     const next = [0, 0, 0];
     const released: number[][] = [[], [], []];
     let now = 0;

@@ -4,14 +4,17 @@
 // items, 6 partitions) ~0.29 entity writes per event at one 4 MiB fetch per batch, ~0.14
 // at four. A fetch that does not reach the partition's end says that more records are
 // already waiting: its records are held (up to a size and an age bound) and processed with
-// the next fetch's. A fetch that reaches the end is processed at once with whatever is
-// held, so a worker that keeps up (freshness) never waits here.
+// the next fetch's. A fetch with fewer than `minLag` records behind it (one that reaches
+// the end, or nearly) is processed at once with whatever is held, so a worker that keeps
+// up (freshness) never waits here.
 //
 // Held records are neither applied nor committed: dropping them (a rebalance, a seek, a
 // stop) only means they are fetched and judged again, which the offset markers make safe.
 import type { RawRecord } from './processor.js';
 
 export interface CoalesceLimits {
+  /** hold only while at least this many records wait behind the fetched batch */
+  minLag: number;
   /** hold at most this many record bytes (key + value) per partition */
   maxBytes: number;
   /** and at most this many records */
@@ -58,8 +61,8 @@ export class Coalescer {
       h.bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
     }
     h.last = BigInt((messages[messages.length - 1] as RawRecord).offset);
-    const { maxBytes, maxRecords, maxAgeMs } = this.limits;
-    if (batch.lag > 0n && h.bytes < maxBytes && h.records.length < maxRecords && now - h.since < maxAgeMs) {
+    const { minLag, maxBytes, maxRecords, maxAgeMs } = this.limits;
+    if (batch.lag >= BigInt(minLag) && h.bytes < maxBytes && h.records.length < maxRecords && now - h.since < maxAgeMs) {
       this.held.set(partition, h);
       return undefined;
     }

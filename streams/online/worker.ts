@@ -38,12 +38,12 @@ export interface OnlineWorkerOptions {
   redisCommandTimeoutMs?: number;
   /** how old a batch's Redis writes must be before its offsets are committed (default 2.5 s: AOF everysec) */
   commitDelayMs?: number;
-  /** how much of a partition's backlog one batch may take (coalescer.ts); default 16 MiB,
-   *  64,000 records, 1 s */
+  /** how much of a partition's backlog one batch may take (coalescer.ts); default: while at
+   *  least 1,000 records wait, up to 16 MiB, 64,000 records, 1 s */
   coalesce?: CoalesceLimits;
 }
 
-const DEFAULT_COALESCE: CoalesceLimits = { maxBytes: 16 * 1024 * 1024, maxRecords: 64_000, maxAgeMs: 1_000 };
+const DEFAULT_COALESCE: CoalesceLimits = { minLag: 1_000, maxBytes: 16 * 1024 * 1024, maxRecords: 64_000, maxAgeMs: 1_000 };
 
 export interface OnlineWorker {
   metrics: OnlineMetrics;
