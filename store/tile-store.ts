@@ -11,6 +11,7 @@ import type { Registry } from '../core/features/registry.js';
 import { opsToArgv } from '../core/ops.js';
 import type { TileWrite } from '../core/preaggregate.js';
 import { KeySpace } from './keys.js';
+import { Semaphore } from './semaphore.js';
 import { callScript, registerScripts, ScriptCode, SCRIPTS, StoreConflictError } from './scripts.js';
 
 /**
@@ -22,6 +23,13 @@ export const WALL_SLACK_MS = 24 * 3600_000;
 
 /** Entity writes per pipeline in apply(): a few hundred KB of commands. */
 const APPLY_CHUNK = 256;
+/**
+ * apply() pipelines in flight per TileStore (over all partitions): enough for Redis to run
+ * one while Node builds the next, few enough that a command never waits behind seconds of
+ * other writes (batches of several fetches, six partitions at once, queued ~30 s of Lua on
+ * a loaded machine, past the worker's 15 s command timeout).
+ */
+const APPLY_IN_FLIGHT = 8;
 
 export interface EntityMeta {
   /** last applied offset of this entity's records from the partition; -1 when none */
@@ -65,6 +73,7 @@ export class TileStore {
    */
   private readonly runId = randomBytes(12).toString('base64url');
   private written = 0;
+  private readonly inFlight = new Semaphore(APPLY_IN_FLIGHT);
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
     this.keys = new KeySpace(prefix);
@@ -115,6 +124,7 @@ export class TileStore {
     const chunks: Promise<[Error | null, unknown][] | null>[] = [];
     for (let from = 0; from < writes.length; from += APPLY_CHUNK) {
       if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.inFlight.acquire();
       const pipe = this.redis.pipeline();
       // EVALSHA needs the script on the server: loading it ahead, in the same pipeline,
       // replaces ioredis's per-command EVAL fallback (see evalSha).
@@ -125,7 +135,7 @@ export class TileStore {
         (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(evalSha(SCRIPTS.applyEntity.sha, keys, argv));
       }
       const done = pipe.exec().then((res) => res?.slice(1) ?? null);
-      done.catch(() => undefined); // awaited below, after every chunk is sent
+      void done.finally(() => this.inFlight.release()).catch(() => undefined); // awaited below, after every chunk is sent
       chunks.push(done);
     }
     const settled = await Promise.allSettled(chunks);
