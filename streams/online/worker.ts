@@ -20,7 +20,7 @@ import { batchingDlq } from './dlq-batcher.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
 import { Coalescer, type CoalesceLimits } from './coalescer.js';
 import { CommitGate, type PartitionOffset } from './commit-gate.js';
-import { createOnlineProcessor, type BatchOutcome } from './processor.js';
+import { createOnlineProcessor, type BatchOutcome, type RawRecord } from './processor.js';
 
 
 export interface OnlineWorkerOptions {
@@ -153,7 +153,8 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     }
   }
 
-  async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
+  async function processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, resolveOffset } = payload;
     if (batch.messages.length === 0 || rewinding) return;
     const t0 = performance.now();
     const records = coalescer.offer({ partition: batch.partition, messages: batch.messages, lag: BigInt(batch.offsetLag()) }, Date.now());
@@ -163,11 +164,23 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
       await heartbeat();
       return;
     }
+    // A batch of several fetches can take longer than the session timeout on a loaded
+    // machine: heartbeats go on while it runs, or the group evicts this member mid-batch.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+    try {
+      await processRecords(payload, records, t0);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** `records`: the batch's, after those held from earlier fetches of its partition. */
+  async function processRecords({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload, records: readonly RawRecord[], t0: number): Promise<void> {
     // Records held from earlier fetches were resolved already: when this batch is dropped,
     // kafkajs must fetch them again, or a later batch's commit would pass over them. (Stale
     // batches and a stopping consumer need nothing: a seek or the committed offsets decide.)
     const dropBatch = (): void => {
-      if (records.length > batch.messages.length) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: (records[0] as { offset: string }).offset });
+      if (records.length > batch.messages.length) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: (records[0] as RawRecord).offset });
     };
     let backoff = 200;
     let outcome: BatchOutcome | undefined;
