@@ -157,7 +157,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
 
   async function processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, heartbeat, resolveOffset } = payload;
-    if (batch.messages.length === 0 || rewinding) return;
+    if (batch.messages.length === 0 || rewinding || payload.isStale()) return;
     const t0 = performance.now();
     opts.onFetch?.(batch.partition, batch.messages.length);
     const records = coalescer.offer({ partition: batch.partition, messages: batch.messages, lag: BigInt(batch.offsetLag()) }, Date.now());
