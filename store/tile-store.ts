@@ -11,6 +11,7 @@ import type { Registry } from '../core/features/registry.js';
 import { opsToArgv } from '../core/ops.js';
 import type { TileWrite } from '../core/preaggregate.js';
 import { KeySpace } from './keys.js';
+import { Semaphore } from './semaphore.js';
 import { callScript, registerScripts, ScriptCode, SCRIPTS, StoreConflictError } from './scripts.js';
 
 /**
@@ -22,6 +23,15 @@ export const WALL_SLACK_MS = 24 * 3600_000;
 
 /** Entity writes per pipeline in apply(): a few hundred KB of commands. */
 const APPLY_CHUNK = 256;
+/** ...and at most this many arguments per pipeline (a write of a sparse entity over a long backlog has thousands). */
+const APPLY_CHUNK_ARGS = 32_768;
+/**
+ * apply() pipelines in flight per TileStore (over all partitions): enough for Redis to run
+ * one while Node builds the next, few enough that a command never waits behind seconds of
+ * other writes (batches of several fetches, six partitions at once, queued ~30 s of Lua on
+ * a loaded machine, past the worker's 15 s command timeout).
+ */
+const APPLY_IN_FLIGHT = 8;
 
 export interface EntityMeta {
   /** last applied offset of this entity's records from the partition; -1 when none */
@@ -65,6 +75,7 @@ export class TileStore {
    */
   private readonly runId = randomBytes(12).toString('base64url');
   private written = 0;
+  private readonly inFlight = new Semaphore(APPLY_IN_FLIGHT);
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
     this.keys = new KeySpace(prefix);
@@ -113,19 +124,27 @@ export class TileStore {
     // pipeline of a whole batch is tens of MB, built in one blocking piece before Redis
     // sees any of it). One connection, so Redis runs the chunks in order.
     const chunks: Promise<[Error | null, unknown][] | null>[] = [];
-    for (let from = 0; from < writes.length; from += APPLY_CHUNK) {
-      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    const starts: number[] = [];
+    for (let i = 0; i < writes.length;) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      await this.inFlight.acquire();
       const pipe = this.redis.pipeline();
       // EVALSHA needs the script on the server: loading it ahead, in the same pipeline,
       // replaces ioredis's per-command EVAL fallback (see evalSha).
       pipe.script('LOAD', SCRIPTS.applyEntity.source);
-      for (const w of writes.slice(from, from + APPLY_CHUNK)) {
+      starts.push(i);
+      const end = Math.min(writes.length, i + APPLY_CHUNK);
+      // Redis's work per write grows with its arguments (ops): a chunk also ends at
+      // APPLY_CHUNK_ARGS, so the work in flight stays bounded when writes are large.
+      for (let args = 0; i < end && args < APPLY_CHUNK_ARGS; i++) {
+        const w = writes[i] as EntityWrite;
         const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
         const keys = this.scriptArgs(w.entity, w.id, argv, w.tiles);
         (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(evalSha(SCRIPTS.applyEntity.sha, keys, argv));
+        args += keys.length + argv.length;
       }
       const done = pipe.exec().then((res) => res?.slice(1) ?? null);
-      done.catch(() => undefined); // awaited below, after every chunk is sent
+      void done.finally(() => this.inFlight.release()).catch(() => undefined); // awaited below, after every chunk is sent
       chunks.push(done);
     }
     const settled = await Promise.allSettled(chunks);
@@ -139,7 +158,7 @@ export class TileStore {
         if (code === ScriptCode.Applied) applied += 1;
         else if (code === ScriptCode.AlreadyApplied) replayed += 1;
         else if (conflict === undefined) {
-          const w = writes[c * APPLY_CHUNK + n];
+          const w = writes[(starts[c] as number) + n];
           conflict = new StoreConflictError(`marker of ${w?.entity} ${JSON.stringify(w?.id)} on partition ${partition} moved: another consumer owns it now`);
         }
       });

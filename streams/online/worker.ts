@@ -18,8 +18,9 @@ import { createKafkaDlq } from '../dlq.js';
 import { createKafka } from '../kafka-client.js';
 import { batchingDlq } from './dlq-batcher.js';
 import { createOnlineMetrics, type OnlineMetrics } from './metrics.js';
+import { Coalescer, type CoalesceLimits } from './coalescer.js';
 import { CommitGate, type PartitionOffset } from './commit-gate.js';
-import { createOnlineProcessor, type BatchOutcome } from './processor.js';
+import { createOnlineProcessor, type BatchOutcome, type RawRecord } from './processor.js';
 
 
 export interface OnlineWorkerOptions {
@@ -33,11 +34,18 @@ export interface OnlineWorkerOptions {
    *  partition's Redis round trips overlap the others' CPU work within each fetch) */
   concurrency?: number;
   onBatch?: (partition: number, outcome: BatchOutcome) => void;
+  /** every fetched batch, held or processed (benchmarks start their clock at the first) */
+  onFetch?: (partition: number, records: number) => void;
   /** per-command Redis timeout (default 15 s; must stay below the 30 s group session timeout) */
   redisCommandTimeoutMs?: number;
   /** how old a batch's Redis writes must be before its offsets are committed (default 2.5 s: AOF everysec) */
   commitDelayMs?: number;
+  /** how much of a partition's backlog one batch may take (coalescer.ts); default: while at
+   *  least 1,000 records wait, up to 16 MiB, 64,000 records, 5 s */
+  coalesce?: CoalesceLimits;
 }
+
+const DEFAULT_COALESCE: CoalesceLimits = { minLag: 1_000, maxBytes: 16 * 1024 * 1024, maxRecords: 64_000, maxAgeMs: 5_000 };
 
 export interface OnlineWorker {
   metrics: OnlineMetrics;
@@ -76,11 +84,13 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
   let rewinding = false;
   let inFlight = 0;
   const gate = new CommitGate(opts.commitDelayMs ?? 2_500);
+  const coalescer = new Coalescer(opts.coalesce ?? DEFAULT_COALESCE);
   let assigned = new Set<number>();
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     // New assignment: cached markers of partitions we no longer own may be stale, and their
     // pending offsets are no longer ours to commit (kafkajs restarts from the committed ones).
     processor.reset();
+    coalescer.drop();
     assigned = new Set(e.payload.memberAssignment[topic] ?? []);
     gate.drop(assigned);
     log.info({ assignment: e.payload.memberAssignment }, 'joined group');
@@ -111,6 +121,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     rewinding = true;
     try {
       gate.drop();
+      coalescer.drop();
       processor.reset();
       const admin = kafka.admin();
       await admin.connect();
@@ -130,6 +141,7 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
       log.error({ err: (err as Error).message }, 'rewind after a Redis restart failed');
     } finally {
       gate.drop();
+      coalescer.drop();
       rewinding = false;
     }
   }
@@ -143,19 +155,46 @@ export async function startOnlineWorker(opts: OnlineWorkerOptions): Promise<Onli
     }
   }
 
-  async function processBatch({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload): Promise<void> {
-    if (batch.messages.length === 0 || rewinding) return;
+  async function processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, resolveOffset } = payload;
+    if (batch.messages.length === 0 || rewinding || payload.isStale()) return;
     const t0 = performance.now();
+    opts.onFetch?.(batch.partition, batch.messages.length);
+    const records = coalescer.offer({ partition: batch.partition, messages: batch.messages, lag: BigInt(batch.offsetLag()) }, Date.now());
+    // Held for the next fetch: kafkajs moves on past them (nothing is committed; see coalescer.ts).
+    if (records === undefined) {
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+      return;
+    }
+    // A batch of several fetches can take longer than the session timeout on a loaded
+    // machine: heartbeats go on while it runs, or the group evicts this member mid-batch.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), 3_000);
+    try {
+      await processRecords(payload, records, t0);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** `records`: the batch's, after those held from earlier fetches of its partition. */
+  async function processRecords({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload, records: readonly RawRecord[], t0: number): Promise<void> {
+    // Records held from earlier fetches were resolved already: when this batch is dropped,
+    // kafkajs must fetch them again, or a later batch's commit would pass over them. (Stale
+    // batches and a stopping consumer need nothing: a seek or the committed offsets decide.)
+    const dropBatch = (): void => {
+      if (records.length > batch.messages.length) consumer.seek({ topic: batch.topic, partition: batch.partition, offset: (records[0] as RawRecord).offset });
+    };
     let backoff = 200;
     let outcome: BatchOutcome | undefined;
     while (outcome === undefined) {
       if (!running || !isRunning() || isStale()) return;
       try {
-        outcome = await processor.process({ topic: batch.topic, partition: batch.partition, records: batch.messages });
+        outcome = await processor.process({ topic: batch.topic, partition: batch.partition, records });
       } catch (err) {
         if (err instanceof StoreConflictError) {
           log.warn({ partition: batch.partition, err: err.message }, 'partition moved to another consumer; dropping batch');
-          return;
+          return dropBatch();
         }
         metrics.retries.inc();
         log.warn({ partition: batch.partition, err: (err as Error).message, retryInMs: backoff }, 'batch failed; retrying');
