@@ -100,11 +100,10 @@ function idsIn(key: Sql, chunk: Pick<KeyChunk, 'after' | 'last'>): Sql {
   return chunk.last === null ? lower : sql`${lower} AND ${key} <= ${str(chunk.last)}`;
 }
 
+/** A chunk of one pass; its `last` is null for the pass's final chunk (keyChunker). */
 interface PlannedChunk extends KeyChunk {
   entity: Entity;
   series: Series[];
-  /** the pass's final chunk */
-  final: boolean;
 }
 
 /** One pass's chunks, from the event count of each id in the range (duplicates counted: a plan, not a result). */
@@ -112,13 +111,13 @@ async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], wh
   const { table: name, key } = PASS[entity];
   const chunker = keyChunker(maxEvents, after);
   const out: PlannedChunk[] = [];
-  const add = (c: KeyChunk | undefined, final: boolean): void => {
-    if (c !== undefined) out.push({ ...c, entity, series, final });
+  const add = (c: KeyChunk | undefined): void => {
+    if (c !== undefined) out.push({ ...c, entity, series });
   };
   await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`
     SELECT ${key} AS id, toString(count()) AS n FROM ${table(deps.database, name)}
-    WHERE ${where} AND ${idsIn(key, { after, last: null })} GROUP BY id ORDER BY id`, ({ id, n }) => add(chunker.push(id, Number(n)), false));
-  add(chunker.end(), true);
+    WHERE ${where} AND ${idsIn(key, { after, last: null })} GROUP BY id ORDER BY id`, ({ id, n }) => add(chunker.push(id, Number(n))));
+  add(chunker.end());
   return out;
 }
 
@@ -131,7 +130,7 @@ async function chunkEvents(deps: BackfillDeps, chunk: PlannedChunk, where: Sql) 
 
 /** Where a restart continues once `chunk` is finished. */
 function resumeAfter(chunk: PlannedChunk, done: readonly Entity[]): BackfillResume {
-  return chunk.final ? { done: [...done, chunk.entity], after: null } : { done: [...done], after: chunk.last };
+  return chunk.last === null ? { done: [...done, chunk.entity], after: null } : { done: [...done], after: chunk.last };
 }
 
 export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts: {
@@ -191,7 +190,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
     await inFlight;
     events += chunk.events;
     const resume = resumeAfter(chunk, done);
-    if (chunk.final) done.push(chunk.entity);
+    if (chunk.last === null) done.push(chunk.entity);
     await opts.onProgress?.({ fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume });
   }
   if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, entity: ENTITIES[0], resume: { done: [...ENTITIES], after: null } });
