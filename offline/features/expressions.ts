@@ -118,17 +118,29 @@ function lastN(def: TileFeature, c: Sql): Sql {
  * equal values are runs, so the first element of each run and the gaps between the runs'
  * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
  * strings was most of the cost). Then sort (count desc, value asc) and keep K; numbers are
- * divided by their scale.
+ * divided by their scale. `ranks`: `s` holds rank ids (the ranked path's stand-ins, ordered
+ * like the values), and `ranks` the distinct values ascending, which the K kept index.
  */
-export function topKOfSorted(def: TileFeature, s: Sql): Sql {
+/** `s` sorted: 1 where a run of equal elements starts (prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index). */
+export function runStarts(s: Sql): Sql {
+  return sql`arrayMap((_x, _p, _i) -> _i = 1 OR _x != _p, ${s}, arrayPopBack(arrayPushFront(${s}, arrayElement(${s}, 1))), arrayEnumerate(${s}))`;
+}
+
+export function topKOfSorted(def: TileFeature, s: Sql, ranks?: Sql): Sql {
   const expr = def.value;
   if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
-  // prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index
-  const first = sql`arrayMap((_x, _p, _i) -> _i = 1 OR _x != _p, ${s}, arrayPopBack(arrayPushFront(${s}, arrayElement(${s}, 1))), arrayEnumerate(${s}))`;
+  const first = runStarts(s);
   const starts = sql`arrayFilter((_i, _b) -> _b, arrayEnumerate(${s}), ${first})`;
   const counts = sql`arrayMap((_a, _b) -> _b - _a, ${starts}, arrayPopFront(arrayPushBack(${starts}, length(${s}) + 1)))`;
   const counted = sql`arrayMap((_c, _v) -> (_c, _v), ${counts}, arrayFilter((_x, _b) -> _b, ${s}, ${first}))`;
-  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
+  const k = def.limit ?? 0;
+  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(k)})`;
+  if (ranks !== undefined) {
+    // K explicit lookups: a lambda would copy `ranks` per element (and 18.16 cannot read a
+    // joined column inside one); positions past the end read 0, sliced off
+    const kept = Array.from({ length: k }, (_, i) => sql`arrayElement(${ranks}, tupleElement(arrayElement(${ranked}, ${int64(i + 1)}), 2))`);
+    return sql`arraySlice([${join(kept)}], 1, length(${ranked}))`;
+  }
   return valueKind(expr) === 'string'
     ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
     : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;

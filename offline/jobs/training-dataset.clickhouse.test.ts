@@ -7,6 +7,7 @@
 // - 600 random user labels and 300 random item labels equal the reference evaluator.
 // - `tessera dataset` (the CLI: CSV in, job, CSV out) gives the same values.
 // - the API's trainingDataset mutation and job(id); bad input fails at once, with the reason.
+// - many chunks, two in flight, stopped after some and resumed: the same rows, once each.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,6 +33,7 @@ import { queueJobSource } from './job-source.js';
 import { createJobQueue, enqueue, jobsConnection } from './queue.js';
 import { waitForJob } from './jobs-support.js';
 import { startJobWorker, type JobWorker } from './worker.js';
+import { runTrainingDataset, type TrainingDatasetProgress } from './training-dataset.js';
 
 const execFileAsync = promisify(execFile);
 const LATENESS = 10 * 60_000;
@@ -228,4 +230,37 @@ test('a job with bad input fails at once with the reason and is kept; retention 
     await queue.close();
     connection.disconnect();
   }
+});
+
+test('chunks two at a time, stopped mid-way and resumed: the same rows as one chunk, each label once', { timeout: 300_000 }, async () => {
+  const names = registry.features.filter((f) => f.entity === 'user').map((f) => f.name);
+  const labels = randomLabels('user', 400);
+  const labelsTable = 'chunked_labels';
+  await execute(t.client(), sql`CREATE TABLE ${table(t.db, labelsTable)} (entity_id String, ts UInt64, label Float64) ENGINE = MergeTree ORDER BY (entity_id, ts)`);
+  await insertRows(t.client(), table(t.db, labelsTable), labels.map((l, i) => ({ entity_id: l.id, ts: l.ts, label: i })));
+  const deps = { clickhouse: t.client(), database: t.db, registry, maxFutureMs: t.config.events.maxFutureMs };
+  const whole = await runTrainingDataset({ ...deps, chunkLabels: 1_000, concurrency: 1 }, { labelsTable, names, outputTable: 'chunked_whole' });
+  assert.equal(whole.chunks, 1);
+
+  // chunks of ~40 labels, two in flight; the first attempt is stopped after 3 chunks finish
+  const input = { labelsTable, names, outputTable: 'chunked_resumed' };
+  const stop = new AbortController();
+  let last: TrainingDatasetProgress | undefined;
+  await assert.rejects(runTrainingDataset({ ...deps, chunkLabels: 40, concurrency: 2 }, input, {
+    signal: stop.signal,
+    onProgress: (p) => {
+      last = p;
+      if (p.chunksDone.length >= 3) stop.abort();
+    },
+  }));
+  const stopped = last as TrainingDatasetProgress;
+  assert.equal(stopped.chunks, 10);
+  assert.ok(stopped.chunksDone.length >= 3 && stopped.chunksDone.length < 10, `stopped after ${stopped.chunksDone.length} chunks`);
+  const resumed = await runTrainingDataset({ ...deps, chunkLabels: 40, concurrency: 2 }, input, { chunksDone: stopped.chunksDone });
+  assert.equal(resumed.rows + stopped.rows, labels.length);
+
+  const rows = (out: string) => selectRows<Record<string, unknown>>(t.client(), sql`SELECT * FROM ${table(t.db, out)} ORDER BY label`);
+  const [a, b] = [await rows('chunked_whole'), await rows('chunked_resumed')];
+  assert.equal(b.length, labels.length, 'every label exactly once');
+  assert.deepEqual(b, a);
 });

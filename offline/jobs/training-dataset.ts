@@ -53,6 +53,12 @@ export interface TrainingDatasetDeps {
    * ClickHouse's per-query memory limit (5.6 GiB here)
    */
   chunkLabels?: number;
+  /**
+   * chunks computed at once (default 2): one chunk's query runs mostly on one thread (its
+   * staged Memory tables are one block each), so on this 2-core machine a second chunk in
+   * flight uses the other core; memory is this many chunks' worth
+   */
+  concurrency?: number;
 }
 
 /** The ClickHouse column type of a feature's values. */
@@ -105,13 +111,29 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   }
 
   let rows = 0;
-  for (let k = 0; k < chunks; k++) {
-    if (done.has(k)) continue;
-    opts.signal?.throwIfAborted();
-    rows += await insertChunk(deps, { labelsRef, outRef, labelColumns: labels.columns.map((c) => c.name), defs, entity, chunks, k });
-    done.add(k);
-    await opts.onProgress?.({ fraction: done.size / chunks, chunksDone: [...done].sort((a, b) => a - b), chunks, rows });
-  }
+  const pending = Array.from({ length: chunks }, (_, k) => k).filter((k) => !done.has(k));
+  const labelColumns = labels.columns.map((c) => c.name);
+  // Progress reports go out one at a time, in completion order (chunksDone is a set, so a
+  // resumed job skips exactly the chunks whose INSERT finished, whatever their order).
+  let reported: Promise<void> = Promise.resolve();
+  const lane = async (): Promise<void> => {
+    for (let k = pending.shift(); k !== undefined; k = pending.shift()) {
+      opts.signal?.throwIfAborted();
+      const n = await insertChunk(deps, { labelsRef, outRef, labelColumns, defs, entity, chunks, k });
+      rows += n; // not `rows += await`: that reads rows before the other lane's update
+      done.add(k);
+      const p: TrainingDatasetProgress = { fraction: done.size / chunks, chunksDone: [...done].sort((a, b) => a - b), chunks, rows };
+      reported = reported.then(() => opts.onProgress?.(p));
+      await reported;
+    }
+  };
+  const lanes = Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? 2, pending.length)) }, () => lane().catch((e: unknown) => {
+    pending.length = 0; // a failed lane stops the others after their current chunk
+    throw e;
+  }));
+  const settled = await Promise.allSettled(lanes);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   return { outputTable: input.outputTable, entity, rows, chunks, ms: performance.now() - t0 };
 }
 
