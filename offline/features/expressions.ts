@@ -113,37 +113,47 @@ function lastN(def: TileFeature, c: Sql): Sql {
   return sql`arrayMap(_x -> tupleElement(_x, 5) / ${int64(valueScale(expr))}, ${recent(sql`(${timeColumn(def)}, ${COL.id}, ${COL.uid}, toString(${v}), ${v})`)})`;
 }
 
-/**
- * Top-K by count, ties by value ascending, of an ascending-sorted array of values `s`:
- * equal values are runs, so the first element of each run and the gaps between the runs'
- * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
- * strings was most of the cost). Then sort (count desc, value asc) and keep K; numbers are
- * divided by their scale. `ranks`: `s` holds rank ids (the ranked path's stand-ins, ordered
- * like the values), and `ranks` the distinct values ascending, which the K kept index.
- */
 /** `s` sorted: 1 where a run of equal elements starts (prev[i] = s[i - 1]; s[1] compares with itself, so position 1 is tested by index). */
 export function runStarts(s: Sql): Sql {
   return sql`arrayMap((_x, _p, _i) -> _i = 1 OR _x != _p, ${s}, arrayPopBack(arrayPushFront(${s}, arrayElement(${s}, 1))), arrayEnumerate(${s}))`;
 }
 
-export function topKOfSorted(def: TileFeature, s: Sql, ranks?: Sql): Sql {
+/**
+ * Top-K by count, ties by value ascending, of an ascending-sorted array of values `s`:
+ * equal values are runs, so the first element of each run and the gaps between the runs'
+ * starts give (value, count) in one linear pass (no hashing; arrayEnumerateUniq over the
+ * strings was most of the cost). Then sort (count desc, value asc) and keep K; numbers are
+ * divided by their scale.
+ */
+export function topKOfSorted(def: TileFeature, s: Sql): Sql {
   const expr = def.value;
   if (expr === undefined) throw new Error(`${def.name}: top_k needs a value`);
   const first = runStarts(s);
   const starts = sql`arrayFilter((_i, _b) -> _b, arrayEnumerate(${s}), ${first})`;
   const counts = sql`arrayMap((_a, _b) -> _b - _a, ${starts}, arrayPopFront(arrayPushBack(${starts}, length(${s}) + 1)))`;
   const counted = sql`arrayMap((_c, _v) -> (_c, _v), ${counts}, arrayFilter((_x, _b) -> _b, ${s}, ${first}))`;
-  const k = def.limit ?? 0;
-  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(k)})`;
-  if (ranks !== undefined) {
-    // K explicit lookups: a lambda would copy `ranks` per element (and 18.16 cannot read a
-    // joined column inside one); positions past the end read 0, sliced off
-    const kept = Array.from({ length: k }, (_, i) => sql`arrayElement(${ranks}, tupleElement(arrayElement(${ranked}, ${int64(i + 1)}), 2))`);
-    return sql`arraySlice([${join(kept)}], 1, length(${ranked}))`;
-  }
+  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(def.limit ?? 0)})`;
   return valueKind(expr) === 'string'
     ? sql`arrayMap(_p -> tupleElement(_p, 2), ${ranked})`
     : sql`arrayMap(_p -> tupleElement(_p, 2) / ${int64(valueScale(expr))}, ${ranked})`;
+}
+
+/**
+ * Top-K of `ids`, rank ids of string values in any order (the ranked path), mapped back
+ * through `ranks` (the distinct values ascending, which the ids index). Counted without
+ * sorting the window: an element's occurrence number counted from the end
+ * (arrayEnumerateUniq of the reversed array) is, at the value's first occurrence, its
+ * count; 4-byte ids hash cheaply, where sorting a window's ids was most of the cost.
+ */
+export function topKOfRankIds(def: TileFeature, ids: Sql, ranks: Sql): Sql {
+  const k = def.limit ?? 0;
+  const fromEnd = sql`arrayReverse(arrayEnumerateUniq(arrayReverse(${ids})))`;
+  const counted = sql`arrayFilter((_p, _f) -> _f = 1, arrayMap((_c, _v) -> (_c, _v), ${fromEnd}, ${ids}), arrayEnumerateUniq(${ids}))`;
+  const ranked = sql`arraySlice(arraySort(_p -> (-toInt64(tupleElement(_p, 1)), tupleElement(_p, 2)), ${counted}), 1, ${int64(k)})`;
+  // K explicit lookups: a lambda would copy `ranks` per element (and 18.16 cannot read a
+  // joined column inside one); positions past the end read 0, sliced off
+  const kept = Array.from({ length: k }, (_, i) => sql`arrayElement(${ranks}, tupleElement(arrayElement(${ranked}, ${int64(i + 1)}), 2))`);
+  return sql`arraySlice([${join(kept)}], 1, length(${ranked}))`;
 }
 
 function topK(def: TileFeature, c: Sql): Sql {

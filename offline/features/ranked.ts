@@ -16,13 +16,15 @@
 //    per entity holds those sorted arrays; a label slices them: last-N is ranks hi down to
 //    max(lo, hi - N) + 1, recency is the time at rank hi, min / max / distinct reduce the
 //    slice, sessions run their gap logic on the slice of times, top-K sorts the slice.
-//    (A label copies its entity's whole arrays, so short windows stay paired: query.ts.)
+////    (A label copies the arrays it reads, cut in time blocks (ranked-arrays.ts); short
+//    windows stay paired: query.ts.)
 // Every value equals the paired path's (same integers, same IEEE operations in the same
 // order); the offline tests compare both with the reference evaluator.
 import { valueKind, valueScale, type TileFeature } from '../../core/features/definition.js';
 import { ident, int64, join, sql, str, type Sql } from '../sql.js';
+import { arrayClasses, arrayColumns, arraysQuery, blockColumn, blockOf, Numbered, Scope } from './ranked-arrays.js';
 import {
-  lookbackMs, numericValue, runStarts, scopeCondition, sessionFlag, sessionScanMs, sessionValue, T_COL, topKOfSorted, windowBounds, type ExprOptions,
+  lookbackMs, numericValue, scopeCondition, sessionFlag, sessionScanMs, sessionValue, T_COL, topKOfRankIds, topKOfSorted, windowBounds, type ExprOptions,
 } from './expressions.js';
 import type { GroupInput } from './query.js';
 import { COL, sourceNeeds, sourceQuery } from './source.js';
@@ -38,32 +40,6 @@ export function isRankable(def: TileFeature, opts: ExprOptions): boolean {
   return (def.time ?? 'event') === 'event' && rankBounds(def, opts) !== null;
 }
 
-/** Numbered SQL texts: one running sum per distinct contribution, one marker per distinct bound. */
-class Numbered {
-  readonly items: Sql[] = [];
-  readonly #index = new Map<string, number>();
-  add(x: Sql): number {
-    let i = this.#index.get(x.text);
-    if (i === undefined) {
-      i = this.items.length;
-      this.#index.set(x.text, i);
-      this.items.push(x);
-    }
-    return i;
-  }
-}
-
-/** The sorted in-scope arrays of one scope: which tuple elements (by SQL text) each holds. */
-class Scope {
-  readonly values = new Numbered();
-  /**
-   * columns in use: `_a<scope>_<k>` (the values), `_a<scope>_<k>_d` (their dense ids),
-   * `_a<scope>_<k>_r` (their rank ids) and `_a<scope>_<k>_s` (the sorted distinct values)
-   */
-  readonly columns = new Set<string>();
-  constructor(readonly index: number, readonly condition: Sql) {}
-}
-
 /** SELECT _lid and one column per feature (named by `column`); every label gets a row. */
 export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column: (def: TileFeature) => Sql, flag: Sql): Sql {
   const lookback = Math.max(...tiles.map((d) => lookbackMs(d, o.opts) ?? Number.POSITIVE_INFINITY));
@@ -74,6 +50,7 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
   const sums = new Numbered();
   const bounds = new Numbered();
   const scopes = new Map<string, Scope>();
+  const classOf = arrayClasses(tiles.map((d) => lookbackMs(d, o.opts) as number), o.maxT - o.minT);
   // (running sum, marker) pairs read per label, each a column _m<k> of the sweep
   const cellPairs: Array<[number, number]> = [];
   const cell = (sum: number, bound: number): Sql => {
@@ -100,17 +77,23 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
     // of its values, so distinct counts hash integers and a label copies 4-byte ids; no
     // global dictionary (scalar subqueries re-read the events and were slower, measured)
     // rank: per entity, the rank of each value among its distinct values sorted, so a label
-    // sorts and counts 4-byte integers ordered like the strings (top-K on strings: the
-    // per-label string sort was ~80% of the user group's time), and maps the K it keeps
-    // back through the sorted distinct values (`_s`)
+    // counts 4-byte integers ordered like the strings (top-K on strings: the per-label
+    // string sort was ~80% of the user group's time), and maps the K it keeps back through
+    // the sorted distinct values (`_s`)
+    // The arrays of the feature's scope in its lookback class; `base`: the rank before
+    // their first element (ranked-arrays.ts), so rank r is at position r - base.
+    const cls = classOf(lookbackMs(def, o.opts) as number);
+    const key = `${cls.index}|${scope.text}`;
+    let sc = scopes.get(key);
+    if (sc === undefined) scopes.set(key, (sc = new Scope(scopes.size, scope, cls)));
+    const own = sc;
+    const base = own.base;
     const sorted = (element: Sql, variant: '' | '_d' | '_r' | '_s' = ''): Sql => {
-      let sc = scopes.get(scope.text);
-      if (sc === undefined) scopes.set(scope.text, (sc = new Scope(scopes.size, scope)));
-      const name = `_a${sc.index}_${sc.values.add(element)}${variant}`;
-      sc.columns.add(name);
+      const name = `_a${own.index}_${own.values.add(element)}${variant}`;
+      own.columns.add(name);
       return ident(name);
     };
-    const slice = (element: Sql, variant: '' | '_d' | '_r' = ''): Sql => sql`arraySlice(${sorted(element, variant)}, ${lo} + 1, ${n})`;
+    const slice = (element: Sql, variant: '' | '_d' | '_r' = ''): Sql => sql`arraySlice(${sorted(element, variant)}, ${lo} - ${base} + 1, ${n})`;
     if (def.window.kind === 'session') flags.push(sessionFlag(def, o.opts, slice(COL.t)) as Sql);
     switch (def.aggregation) {
       case 'count': return n;
@@ -119,16 +102,16 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
       case 'session_count': case 'session_duration': return sessionValue(def, slice(COL.t));
       case 'sum': return sql`${total()} / ${scale}`;
       case 'avg': return sql`if(${n} = 0, NULL, ${total()} / ${n} / ${scale})`;
-      case 'recency': return sql`if(${n} = 0, NULL, (${T_COL} - arrayElement(${sorted(COL.t)}, ${hi})) / 1000)`;
+      case 'recency': return sql`if(${n} = 0, NULL, (${T_COL} - arrayElement(${sorted(COL.t)}, ${hi} - ${base})) / 1000)`;
       case 'last_n': {
         const from = sql`greatest(${lo}, ${hi} - ${int64(def.limit ?? 0)})`;
-        const recent = sql`arrayReverse(arraySlice(${sorted(numericValue(def))}, ${from} + 1, ${hi} - ${from}))`;
+        const recent = sql`arrayReverse(arraySlice(${sorted(numericValue(def))}, ${from} - ${base} + 1, ${hi} - ${from}))`;
         return def.value !== undefined && valueKind(def.value) === 'string' ? recent : sql`arrayMap(_x -> _x / ${scale}, ${recent})`;
       }
       case 'top_k': {
         if (def.value === undefined || valueKind(def.value) !== 'string') return topKOfSorted(def, sql`arraySort(${slice(numericValue(def))})`);
         const values = sorted(numericValue(def), '_s');
-        return topKOfSorted(def, sql`arraySort(${slice(numericValue(def), '_r')})`, values);
+        return topKOfRankIds(def, slice(numericValue(def), '_r'), values);
       }
     }
   });
@@ -136,10 +119,20 @@ export function rankedGroup(o: GroupInput, tiles: readonly TileFeature[], column
   const sweep = sweepQuery(o, source, sums.items, bounds.items, cellPairs.map(([i, j]) => sql`anyIf(_c${int64(i)}, _j = ${int64(j)}) AS ${cell(i, j)}`));
   const selected = [...tiles.map((def, i) => sql`${values[i] as Sql} AS ${column(def)}`),
     sql`${flags.length === 0 ? sql`toUInt8(0)` : sql`toUInt8(${join(flags, sql` OR `)})`} AS ${flag}`];
-  if (scopes.size === 0) return sql`SELECT _lid, ${join(selected, sql`,\n    `)} FROM (${sweep})`;
-  return sql`SELECT _lid, ${join(selected, sql`,\n    `)}
-  FROM (${sweep})
-  ANY LEFT JOIN (${arraysQuery(source, [...scopes.values()])}) USING _eid`;
+  // the label rows, then one ANY LEFT JOIN per class of arrays (18.16 joins once per SELECT;
+  // its SELECT * repeats USING columns, so every level names its columns)
+  const used = [...scopes.values()].filter((sc) => sc.columns.size > 0); // counts and sums read no array
+  const classes = [...new Map(used.map((sc) => [sc.cls.index, sc.cls] as const)).values()];
+  const blocked = classes.filter((c) => c.blockMs !== null);
+  let columns = [sql`_lid`, sql`_eid`, T_COL, ...cellPairs.map(([i, j]) => cell(i, j)), ...blocked.map(blockColumn)];
+  let rows = sql`SELECT _lid, _eid, ${T_COL}, ${join(cellPairs.map(([i, j]) => cell(i, j)))}${blocked.length === 0 ? sql`` : sql`, ${join(blocked.map(blockOf))}`} FROM (${sweep})`;
+  for (const c of classes) {
+    const own = used.filter((sc) => sc.cls === c);
+    columns = [...columns, ...arrayColumns(own).map((name) => ident(name))];
+    const key = c.blockMs === null ? sql`_eid` : sql`_eid, ${blockColumn(c)}`;
+    rows = sql`SELECT ${join(columns)} FROM (${rows}) ANY LEFT JOIN (${arraysQuery(source, o.labels, c, own)}) USING (${key})`;
+  }
+  return sql`SELECT _lid, ${join(selected, sql`,\n    `)} FROM (${rows})`;
 }
 
 /**
@@ -171,42 +164,6 @@ function sweepQuery(o: GroupInput, source: Sql, sums: readonly Sql[], bounds: re
     WHERE tupleElement(_e, 1) % 2 = 0
   )
   GROUP BY _lid`;
-}
-
-/** Per entity, each scope's in-scope events sorted by (time, event_id, user_id, values...), one array per element. */
-function arraysQuery(source: Sql, scopes: readonly Scope[]): Sql {
-  const grouped = scopes.map((s) => sql`arraySort(groupArrayIf((${COL.t}, ${COL.id}, ${COL.uid}, ${join(s.values.items)}), ${s.condition})) AS _g${int64(s.index)}`);
-  const split = scopes.flatMap((s) => s.values.items.flatMap((_, k) => {
-    const values = sql`arrayMap(_q -> tupleElement(_q, ${int64(k + 4)}), _g${int64(s.index)})`;
-    const name = `_a${s.index}_${k}`;
-    return [
-      ...(s.columns.has(name) ? [sql`${values} AS ${ident(name)}`] : []),
-      ...(s.columns.has(`${name}_d`) ? [sql`arrayEnumerateDense(${values}) AS ${ident(`${name}_d`)}`] : []),
-      ...(s.columns.has(`${name}_r`) ? [sql`${rankIds(values)} AS ${ident(`${name}_r`)}`] : []),
-      ...(s.columns.has(`${name}_s`) ? [sql`${sortedDistinct(values)} AS ${ident(`${name}_s`)}`] : []),
-    ];
-  }));
-  return sql`SELECT _eid, ${join(split)} FROM (SELECT _eid, ${join(grouped)} FROM (${source}) GROUP BY _eid)`;
-}
-
-/** The distinct values of `values`, ascending. */
-function sortedDistinct(values: Sql): Sql {
-  const s = sql`arraySort(${values})`;
-  return sql`arrayFilter((_x, _b) -> _b, ${s}, ${runStarts(s)})`;
-}
-
-/**
- * Each element's rank among the distinct values ascending (1 = smallest): a bijection of
- * the values, ordered like them. The sorted values' run numbers, put back in the elements'
- * order by sorting them by the sorting permutation (sorts only: a lambda that read the
- * distinct values per element would copy them per element, and 18.16 cannot read a joined
- * column inside a lambda).
- */
-function rankIds(values: Sql): Sql {
-  const s = sql`arraySort(${values})`;
-  const order = sql`arraySort((_i, _v) -> _v, arrayEnumerate(${values}), ${values})`;
-  const runs = sql`arrayCumSum(arrayMap(_b -> toUInt32(_b), ${runStarts(s)}))`;
-  return sql`arraySort((_r, _o) -> _o, ${runs}, ${order})`;
 }
 
 function array(items: readonly Sql[]): Sql {
