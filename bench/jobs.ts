@@ -24,7 +24,8 @@ export interface JobsBenchResult {
   items: number;
   loadSeconds: number;
   fullScan: { seconds: number; rowsPerSec: number };
-  backfill: { seconds: number; eventsPerSec: number; chunks: number; entityWrites: number; ratioToScan: number };
+  /** cpuSeconds: this process's CPU time (user + system, every thread) during the backfill */
+  backfill: { seconds: number; eventsPerSec: number; chunks: number; entityWrites: number; ratioToScan: number; cpuSeconds: number; cpuMicrosPerEvent: number };
   training: Array<{ entity: string; labels: number; features: number; seconds: number; labelsPerSec: number }>;
 }
 
@@ -77,13 +78,17 @@ export async function benchJobs(config: Config, prefix: string, o: { events: num
 
     log('backfill of the whole range into Redis');
     t = performance.now();
+    const cpu0 = process.cpuUsage();
     const b = await runBackfill({ clickhouse: ch, database: db, redis, prefix, registry }, { from: START, to: START + 7 * DAY }, {
       onProgress: (p) => log(`  backfill ${Math.round(p.fraction * 100)}% (chunk ${p.chunksDone}/${p.chunks})`),
     });
     const backfillSeconds = (performance.now() - t) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
     const training: JobsBenchResult['training'] = [];
-    for (const entity of ['user', 'item'] as const) {
+    // --labels 0: backfill only
+    for (const entity of o.labels > 0 ? (['user', 'item'] as const) : []) {
       const names = registry.features.filter((f) => f.entity === entity).map((f) => f.name);
       await loadLabels(ch, db, `labels_${entity}`, entity === 'user' ? 'u' : 'i', entity === 'user' ? users : items, o.labels);
       log(`training set: ${o.labels} ${entity} labels x ${names.length} features`);
@@ -97,7 +102,8 @@ export async function benchJobs(config: Config, prefix: string, o: { events: num
     return {
       events: o.events, users, items, loadSeconds: round(loadSeconds, 1),
       fullScan: { seconds: round(scanSeconds, 2), rowsPerSec: Math.round(o.events / scanSeconds) },
-      backfill: { seconds: round(backfillSeconds, 1), eventsPerSec: Math.round(o.events / backfillSeconds), chunks: b.chunks, entityWrites: b.entityWrites, ratioToScan: round(scanSeconds / backfillSeconds, 3) },
+      backfill: { seconds: round(backfillSeconds, 1), eventsPerSec: Math.round(o.events / backfillSeconds), chunks: b.chunks, entityWrites: b.entityWrites, ratioToScan: round(scanSeconds / backfillSeconds, 3),
+        cpuSeconds: round(cpuSeconds, 1), cpuMicrosPerEvent: round((cpuSeconds * 1e6) / Math.max(1, b.events), 1) },
       training,
     };
   } finally {
