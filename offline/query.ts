@@ -39,3 +39,13 @@ export async function forEachRow<T>(client: ClickHouseClient, q: Sql, each: (row
   const rs = await client.query({ query: text(q), format: 'JSONEachRow', clickhouse_settings: settings });
   for await (const rows of rs.stream()) for (const row of rows) each(row.json<T>());
 }
+
+/**
+ * Runs a SELECT in a binary output format (the query must not name one: it is appended)
+ * and hands the response body to `each` chunk by chunk as it arrives. Chunks cut rows
+ * anywhere (offline/row-binary.ts carries a cut row over).
+ */
+export async function forEachChunk(client: ClickHouseClient, q: Sql, format: 'RowBinary', each: (chunk: Buffer) => void, settings?: ClickHouseSettings): Promise<void> {
+  const { stream } = await client.exec({ query: `${text(q)}\nFORMAT ${format}`, clickhouse_settings: settings });
+  for await (const chunk of stream) each(chunk as Buffer);
+}

@@ -18,9 +18,10 @@ import { ENTITIES, type Entity } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import type { Series } from '../../core/features/series.js';
 import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
-import { EVENT_COLUMNS, EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, rowToEvent, utcDay, type StoredEventRow } from '../events-table.js';
-import { forEachRow, selectRows } from '../query.js';
-import { ident, int64, join, sql, str, table, type Sql } from '../sql.js';
+import { eventColumns, selectEvents, type EventColumns } from '../events-binary.js';
+import { EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, utcDay } from '../events-table.js';
+import { forEachRow } from '../query.js';
+import { ident, int64, sql, str, table, type Sql } from '../sql.js';
 
 export interface BackfillInput {
   from: number;
@@ -78,8 +79,6 @@ const PASS: Record<Entity, { table: string; key: Sql }> = {
   item: { table: EVENTS_BY_ITEM_TABLE, key: ident('item_id') },
 };
 
-const COLUMNS = join(EVENT_COLUMNS.filter((c) => c !== 'inserted_at').map((c) => ident(c)));
-
 function inRange(column: Sql, from: number, to: number): Sql {
   return sql`${column} >= ${int64(from)} AND ${column} < ${int64(to)}`;
 }
@@ -104,6 +103,8 @@ function idsIn(key: Sql, chunk: Pick<KeyChunk, 'after' | 'last'>): Sql {
 interface PlannedChunk extends KeyChunk {
   entity: Entity;
   series: Series[];
+  /** the columns the pass's series read (the optional ones their filters and values need) */
+  columns: EventColumns;
 }
 
 /** One pass's chunks, from the event count of each id in the range (duplicates counted: a plan, not a result). */
@@ -111,8 +112,9 @@ async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], wh
   const { table: name, key } = PASS[entity];
   const chunker = keyChunker(maxEvents, after);
   const out: PlannedChunk[] = [];
+  const columns = eventColumns(series.flatMap((s) => s.requires));
   const add = (c: KeyChunk | undefined): void => {
-    if (c !== undefined) out.push({ ...c, entity, series });
+    if (c !== undefined) out.push({ ...c, entity, series, columns });
   };
   await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`
     SELECT ${key} AS id, toString(count()) AS n FROM ${table(deps.database, name)}
@@ -121,11 +123,13 @@ async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], wh
   return out;
 }
 
-/** The deduplicated accepted events of one chunk's ids. */
+/**
+ * The deduplicated accepted events of one chunk's ids, with the fields its series read
+ * (RowBinary, decoded as the rows arrive).
+ */
 async function chunkEvents(deps: BackfillDeps, chunk: PlannedChunk, where: Sql) {
   const { table: name, key } = PASS[chunk.entity];
-  const rows = await selectRows<StoredEventRow>(deps.clickhouse, sql`SELECT ${COLUMNS} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)}`);
-  return rows.map(rowToEvent);
+  return selectEvents(deps.clickhouse, sql`SELECT ${chunk.columns.columns} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)}`, chunk.columns);
 }
 
 /** Where a restart continues once `chunk` is finished. */
