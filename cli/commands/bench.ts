@@ -78,7 +78,7 @@ export function registerBench(program: Command): void {
         } else if (scenario === 'jobs') {
           const r = await withPrivateStack('jobs', ({ config, prefix }) => benchJobs(config, prefix, { events: opts.jobEvents, labels: opts.labels }, log));
           results.jobs = r;
-          console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes; job CPU ${r.backfill.cpuSeconds} s, ${r.backfill.cpuMicrosPerEvent} µs per event read) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
+          console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes; job CPU ${r.backfill.cpuSeconds} s, ${r.backfill.cpuMicrosPerEvent} µs per event read; Redis CPU ${r.backfill.redisCpuSeconds} s) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
           for (const t of r.training) console.log(`jobs: training set ${t.labels} ${t.entity} labels x ${t.features} features ${t.seconds} s (${t.labelsPerSec} labels/s)`);
         } else {
           const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
