@@ -132,6 +132,34 @@ async function chunkEvents(deps: BackfillDeps, chunk: PlannedChunk, where: Sql) 
   return selectEvents(deps.clickhouse, sql`SELECT ${chunk.columns.columns} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)}`, chunk.columns);
 }
 
+/**
+ * Replace pipelines in flight: one running in Redis, one queued behind it, so Redis never
+ * waits while Node recomputes the next (with one, it idled for each pipeline's send and at
+ * every chunk's end; a chunk of 200 items was a single pipeline, recomputed then written
+ * with nothing overlapping).
+ */
+const PIPELINES_IN_FLIGHT = 2;
+/** A pipeline also ends at this many fields written (~10 per event of a sparse stream): entities vary 1,000-fold in size. */
+const FIELDS_PER_PIPELINE = 50_000;
+
+/** Replace writes sent in pipelines, at most `depth` in flight (errors surface from a later send or settled). */
+function pipelinedWrites(store: TileStore, depth: number): { send(writes: ReplaceWrite[]): Promise<void>; settled(): Promise<void> } {
+  const inFlight: Promise<void>[] = [];
+  return {
+    async send(writes) {
+      if (writes.length === 0) return;
+      while (inFlight.length >= depth) await inFlight.shift();
+      const p = store.replace(writes);
+      p.catch(() => undefined); // awaited (and thrown) later
+      inFlight.push(p);
+    },
+    // Pipelines on one connection complete in order: these are all sent so far.
+    async settled() {
+      await Promise.all(inFlight);
+    },
+  };
+}
+
 /** Where a restart continues once `chunk` is finished. */
 function resumeAfter(chunk: PlannedChunk, done: readonly Entity[]): BackfillResume {
   return chunk.last === null ? { done: [...done, chunk.entity], after: null } : { done: [...done], after: chunk.last };
@@ -159,6 +187,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const total = chunks.reduce((a, c) => a + c.events, 0);
   const store = new TileStore(deps.redis, deps.prefix, deps.registry);
   const perPipeline = deps.writesPerPipeline ?? 200;
+  const writer = pipelinedWrites(store, PIPELINES_IN_FLIGHT);
   let events = 0;
   let entityWrites = 0;
   // The next chunk's query runs in ClickHouse while this chunk is recomputed and written.
@@ -170,33 +199,35 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
     return p;
   };
   let next = fetch(0);
+  // A chunk is reported (its resume point saved) once its writes are acknowledged, in
+  // chunk order, without waiting for that here: the next chunk is recomputed meanwhile.
+  let reported: Promise<void> = Promise.resolve();
   for (const [i, chunk] of chunks.entries()) {
     opts.signal?.throwIfAborted();
     const batch = (await next) ?? [];
     next = fetch(i + 1);
-    // One pipeline in flight while the next one is computed: Redis runs the Lua writes on
-    // its own core meanwhile (waiting for each before computing the next left the job idle
-    // most of the time).
-    let inFlight: Promise<void> = Promise.resolve();
     let pending: ReplaceWrite[] = [];
-    const send = async (): Promise<void> => {
-      await inFlight;
-      inFlight = store.replace(pending);
-      inFlight.catch(() => undefined); // awaited (and thrown) by the next send
-      pending = [];
-    };
+    let fields = 0;
     for (const w of recomputeChunk(batch, deps.registry, chunk.series, range.from, range.to)) {
       pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } });
       entityWrites += 1;
-      if (pending.length >= perPipeline) await send();
+      for (const t of w.tiles) fields += t.ops.length;
+      if (pending.length >= perPipeline || fields >= FIELDS_PER_PIPELINE) {
+        await writer.send(pending);
+        pending = [];
+        fields = 0;
+      }
     }
-    await send();
-    await inFlight;
+    await writer.send(pending);
     events += chunk.events;
-    const resume = resumeAfter(chunk, done);
+    const progress: BackfillProgress = { fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume: resumeAfter(chunk, done) };
     if (chunk.last === null) done.push(chunk.entity);
-    await opts.onProgress?.({ fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume });
+    const written = writer.settled();
+    await reported; // the previous chunk's: its writes went before this chunk's, so this rarely waits
+    reported = written.then(() => opts.onProgress?.(progress));
+    reported.catch(() => undefined); // awaited (and thrown) with the next chunk or below
   }
+  await reported;
   if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, entity: ENTITIES[0], resume: { done: [...ENTITIES], after: null } });
   return { from: range.from, to: range.to, chunks: chunks.length, events, entityWrites, ms: performance.now() - t0 };
 }
