@@ -102,7 +102,9 @@ test('only the asked-for optional fields are read; the others are absent', async
 
 test('rows cut anywhere by the chunk boundaries decode the same', async () => {
   const chunks: Buffer[] = [];
-  await forEachChunk(ch, selectAll('events', ALL.columns), 'RowBinary', (c) => chunks.push(Buffer.from(c)));
+  await forEachChunk(ch, selectAll('events', ALL.columns), 'RowBinary', (c) => {
+    chunks.push(Buffer.from(c));
+  });
   const whole = Buffer.concat(chunks);
   const decodeIn = (pieces: Buffer[]): string[] => {
     // The decoder of selectEvents, fed by hand: decode each row to its JSON (exact for these values).

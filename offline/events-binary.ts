@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickEvent } from '../core/event.js';
 import type { FilterField } from '../core/features/definition.js';
-import { forEachChunk } from './query.js';
+import { openBinary } from './query.js';
 import { RowBinaryError, rowBinaryRows, StringCache, type RowBinaryReader } from './row-binary.js';
 import { join, sql, uint64, type Sql } from './sql.js';
 
@@ -71,14 +71,30 @@ export function eventDecoder(cols: EventColumns): (r: RowBinaryReader) => ClickE
   };
 }
 
-/** Runs `q` (a SELECT of `cols.columns`, no FORMAT) and decodes its rows as they arrive. */
-export async function selectEvents(client: ClickHouseClient, q: Sql, cols: EventColumns): Promise<ClickEvent[]> {
-  const out: ClickEvent[] = [];
+/**
+ * Decodes a RowBinary response body of `cols` rows as it arrives, handing the events of
+ * each network chunk to `each` (awaited: the body is not read meanwhile).
+ */
+export async function readEvents(body: AsyncIterable<unknown>, cols: EventColumns, each: (events: ClickEvent[]) => void | Promise<void>): Promise<void> {
   const decode = eventDecoder(cols);
+  let out: ClickEvent[] = [];
   const rows = rowBinaryRows((r) => {
     out.push(decode(r));
   });
-  await forEachChunk(client, q, 'RowBinary', (chunk) => rows.push(chunk));
+  for await (const chunk of body) {
+    rows.push(chunk as Buffer);
+    const events = out;
+    out = [];
+    if (events.length > 0) await each(events);
+  }
   rows.end();
+}
+
+/** Runs `q` (a SELECT of `cols.columns`, no FORMAT) and returns its events. */
+export async function selectEvents(client: ClickHouseClient, q: Sql, cols: EventColumns): Promise<ClickEvent[]> {
+  const out: ClickEvent[] = [];
+  await readEvents(await openBinary(client, q, 'RowBinary'), cols, (events) => {
+    for (const e of events) out.push(e);
+  });
   return out;
 }

@@ -1,5 +1,6 @@
 // Running `Sql` fragments (offline/sql.ts) on ClickHouse. These helpers take only fragments,
 // never strings, so every value in a query went through the quoting functions.
+import type { Readable } from 'node:stream';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Sql, SqlValueError } from './sql.js';
 
@@ -41,11 +42,17 @@ export async function forEachRow<T>(client: ClickHouseClient, q: Sql, each: (row
 }
 
 /**
- * Runs a SELECT in a binary output format (the query must not name one: it is appended)
- * and hands the response body to `each` chunk by chunk as it arrives. Chunks cut rows
- * anywhere (offline/row-binary.ts carries a cut row over).
+ * Starts a SELECT in a binary output format (the query must not name one: it is appended);
+ * resolves once the response starts, with its body to read, chunk by chunk, or destroy.
+ * Chunks cut rows anywhere (offline/row-binary.ts carries a cut row over). An unread body
+ * holds the query: ClickHouse waits on the full socket.
  */
-export async function forEachChunk(client: ClickHouseClient, q: Sql, format: 'RowBinary', each: (chunk: Buffer) => void, settings?: ClickHouseSettings): Promise<void> {
+export async function openBinary(client: ClickHouseClient, q: Sql, format: 'RowBinary', settings?: ClickHouseSettings): Promise<Readable> {
   const { stream } = await client.exec({ query: `${text(q)}\nFORMAT ${format}`, clickhouse_settings: settings });
-  for await (const chunk of stream) each(chunk as Buffer);
+  return stream;
+}
+
+/** openBinary, then every chunk of the body to `each` (awaited: the response waits meanwhile). */
+export async function forEachChunk(client: ClickHouseClient, q: Sql, format: 'RowBinary', each: (chunk: Buffer) => void | Promise<void>, settings?: ClickHouseSettings): Promise<void> {
+  for await (const chunk of await openBinary(client, q, format, settings)) await each(chunk as Buffer);
 }

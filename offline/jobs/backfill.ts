@@ -13,14 +13,16 @@
 // by a SCAN of Redis, which a chunked job cannot afford).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { alignRange, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from '../../core/backfill.js';
+import type { Readable } from 'node:stream';
+import { alignRange, entityBatcher, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from '../../core/backfill.js';
+import type { ClickEvent } from '../../core/event.js';
 import { ENTITIES, type Entity } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import type { Series } from '../../core/features/series.js';
 import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
-import { eventColumns, selectEvents, type EventColumns } from '../events-binary.js';
+import { eventColumns, readEvents, type EventColumns } from '../events-binary.js';
 import { EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, utcDay } from '../events-table.js';
-import { forEachRow } from '../query.js';
+import { forEachRow, openBinary } from '../query.js';
 import { ident, int64, sql, str, table, type Sql } from '../sql.js';
 
 export interface BackfillInput {
@@ -124,13 +126,16 @@ async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], wh
 }
 
 /**
- * The deduplicated accepted events of one chunk's ids, with the fields its series read
- * (RowBinary, decoded as the rows arrive).
+ * The deduplicated accepted events of one chunk's ids, ordered by id (each entity's
+ * events consecutive), with the fields its series read, as RowBinary.
  */
-async function chunkEvents(deps: BackfillDeps, chunk: PlannedChunk, where: Sql) {
+function chunkQuery(deps: BackfillDeps, chunk: PlannedChunk, where: Sql): Sql {
   const { table: name, key } = PASS[chunk.entity];
-  return selectEvents(deps.clickhouse, sql`SELECT ${chunk.columns.columns} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)}`, chunk.columns);
+  return sql`SELECT ${chunk.columns.columns} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)} ORDER BY ${key}`;
 }
+
+/** Entities are recomputed in batches of whole entities of about this many events, as their rows arrive. */
+const BATCH_EVENTS = 2_000;
 
 /**
  * Replace pipelines in flight: one running in Redis, one queued behind it, so Redis never
@@ -190,44 +195,61 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const writer = pipelinedWrites(store, PIPELINES_IN_FLIGHT);
   let events = 0;
   let entityWrites = 0;
-  // The next chunk's query runs in ClickHouse while this chunk is recomputed and written.
-  const fetch = (k: number) => {
+  // The next chunk's query starts in ClickHouse while this chunk is read, recomputed and written.
+  const open = (k: number): Promise<Readable> | undefined => {
     const c = chunks[k];
     if (c === undefined) return undefined;
-    const p = chunkEvents(deps, c, where);
+    const p = openBinary(deps.clickhouse, chunkQuery(deps, c, where), 'RowBinary');
     p.catch(() => undefined); // awaited (and thrown) when its turn comes
     return p;
   };
-  let next = fetch(0);
+  let next = open(0);
   // A chunk is reported (its resume point saved) once its writes are acknowledged, in
   // chunk order, without waiting for that here: the next chunk is recomputed meanwhile.
   let reported: Promise<void> = Promise.resolve();
-  for (const [i, chunk] of chunks.entries()) {
-    opts.signal?.throwIfAborted();
-    const batch = (await next) ?? [];
-    next = fetch(i + 1);
-    let pending: ReplaceWrite[] = [];
-    let fields = 0;
+  let pending: ReplaceWrite[] = [];
+  let fields = 0;
+  const write = async (batch: readonly ClickEvent[], chunk: PlannedChunk): Promise<void> => {
     for (const w of recomputeChunk(batch, deps.registry, chunk.series, range.from, range.to)) {
       pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } });
       entityWrites += 1;
       for (const t of w.tiles) fields += t.ops.length;
-      if (pending.length >= perPipeline || fields >= FIELDS_PER_PIPELINE) {
-        await writer.send(pending);
-        pending = [];
-        fields = 0;
-      }
+      if (pending.length >= perPipeline || fields >= FIELDS_PER_PIPELINE) await flush();
     }
-    await writer.send(pending);
-    events += chunk.events;
-    const progress: BackfillProgress = { fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume: resumeAfter(chunk, done) };
-    if (chunk.last === null) done.push(chunk.entity);
-    const written = writer.settled();
-    await reported; // the previous chunk's: its writes went before this chunk's, so this rarely waits
-    reported = written.then(() => opts.onProgress?.(progress));
-    reported.catch(() => undefined); // awaited (and thrown) with the next chunk or below
+  };
+  const flush = async (): Promise<void> => {
+    const writes = pending;
+    pending = [];
+    fields = 0;
+    await writer.send(writes);
+  };
+  try {
+    for (const [i, chunk] of chunks.entries()) {
+      opts.signal?.throwIfAborted();
+      const body = await (next as Promise<Readable>);
+      next = open(i + 1);
+      const batcher = entityBatcher(chunk.entity, BATCH_EVENTS);
+      await readEvents(body, chunk.columns, async (rows) => {
+        for (const e of rows) {
+          const batch = batcher.push(e);
+          if (batch !== undefined) await write(batch, chunk);
+        }
+      });
+      const last = batcher.end();
+      if (last !== undefined) await write(last, chunk);
+      await flush();
+      events += chunk.events;
+      const progress: BackfillProgress = { fraction: total === 0 ? 1 : events / total, chunksDone: i + 1, chunks: chunks.length, events, entities: entityWrites, entity: chunk.entity, resume: resumeAfter(chunk, done) };
+      if (chunk.last === null) done.push(chunk.entity);
+      const written = writer.settled();
+      await reported; // the previous chunk's: its writes went before this chunk's, so this rarely waits
+      reported = written.then(() => opts.onProgress?.(progress));
+      reported.catch(() => undefined); // awaited (and thrown) with the next chunk or below
+    }
+    await reported;
+  } finally {
+    void next?.then((body) => body.destroy(), () => undefined); // an unread query, after an error
   }
-  await reported;
   if (chunks.length === 0) await opts.onProgress?.({ fraction: 1, chunksDone: 0, chunks: 0, events: 0, entities: 0, entity: ENTITIES[0], resume: { done: [...ENTITIES], after: null } });
   return { from: range.from, to: range.to, chunks: chunks.length, events, entityWrites, ms: performance.now() - t0 };
 }
