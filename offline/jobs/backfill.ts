@@ -134,8 +134,8 @@ function chunkQuery(deps: BackfillDeps, chunk: PlannedChunk, where: Sql): Sql {
   return sql`SELECT ${chunk.columns.columns} FROM ${table(deps.database, name)} FINAL WHERE ${where} AND ${idsIn(key, chunk)} ORDER BY ${key}`;
 }
 
-/** Entities are recomputed in batches of whole entities of about this many events, as their rows arrive. */
-const BATCH_EVENTS = 2_000;
+/** Entities are recomputed in batches of whole entities of at least this many events (or one entity), as their rows arrive: smaller batches die younger (2,000 cost ~15% more CPU in garbage collection). */
+const BATCH_EVENTS = 500;
 
 /**
  * Replace pipelines in flight: one running in Redis, one queued behind it, so Redis never
