@@ -16,13 +16,14 @@ import { join, sql, uint64, type Sql } from './sql.js';
  */
 const ROW_END = 0x9e3779b9;
 
-/** The select list and row decoder of events with the required fields plus `optional`. */
+/** The select list of events with the required fields plus some optional ones (eventDecoder reads its rows). */
 export interface EventColumns {
   /** for `SELECT ${columns} FROM events ...` (or events_by_item) */
   columns: Sql;
   fields: ReadonlySet<FilterField>;
 }
 
+/** The columns of events with the required fields and `optional` (e.g. the `requires` of the series to compute). */
 export function eventColumns(optional: Iterable<FilterField>): EventColumns {
   const fields = new Set(optional);
   const list: Sql[] = [sql`event_id`, sql`user_id`, sql`event_type`, sql`event_time`, sql`ingest_time`, sql`quantity`];
