@@ -3,18 +3,19 @@
 // with tabs, newlines, backslashes, NULs, quotes and astral characters, long strings with
 // multi-byte length prefixes), however the response is cut into chunks; only the asked-for
 // optional fields are read; an error ClickHouse appends to a response under way is
-// refused, not decoded as rows.
+// refused, not decoded as rows; a prefetched response is read whole without a reader.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickEvent } from '../core/event.js';
 import { FILTER_FIELDS, type FilterField } from '../core/features/definition.js';
 import { clickEventArb, compact } from './event-arbitraries.js';
-import { eventColumns, eventDecoder, selectEvents } from './events-binary.js';
+import { eventColumns, eventDecoder, readEvents, selectEvents } from './events-binary.js';
 import { EVENT_COLUMNS, eventToRow, rowToEvent, splitByDay, type StoredEventRow } from './events-table.js';
 import { migrate } from './migrate.js';
-import { forEachChunk, insertRows, selectRows } from './query.js';
+import { forEachChunk, insertRows, openBinary, selectRows } from './query.js';
 import { rowBinaryRows, RowBinaryError, type RowBinaryReader } from './row-binary.js';
 import { ident, join, sql, table, type Sql } from './sql.js';
 import { createTestDatabase, type TestDatabase } from './test-support.js';
@@ -135,4 +136,22 @@ test('an error ClickHouse appends to a response under way is refused, not decode
   const cols = eventColumns([]);
   const q = sql`SELECT concat('e', toString(number)), 'u', 'view', toUInt64(1), toUInt64(2), toUInt32(1 + throwIf(number = 1500000)), toUInt32(2654435769) FROM system.numbers LIMIT 3000000`;
   await assert.rejects(selectEvents(ch, q, cols), (e: unknown) => e instanceof Error && /throwIf|Exception|Code/.test(e.message));
+});
+
+test('a prefetched response is read to its end before anyone consumes it, and decodes the same', async () => {
+  // ~20 MB of rows, far more than socket buffers: unprefetched, ClickHouse would wait on the socket.
+  const cols = eventColumns([]);
+  const q = sql`SELECT concat('e', toString(number)), concat('u', toString(number % 1000)), 'view', number, number + 1, toUInt32(1), toUInt32(2654435769) FROM system.numbers LIMIT 500000`;
+  const body = await openBinary(ch, q, 'RowBinary', { prefetch: true });
+  await once(body, 'finish'); // every byte received, none read yet
+  assert.ok(body.readableLength > 10_000_000);
+  let n = 0;
+  await readEvents(body, cols, (events) => {
+    for (const e of events) {
+      assert.equal(e.event_time, n);
+      assert.equal(e.user_id, `u${n % 1000}`);
+      n += 1;
+    }
+  });
+  assert.equal(n, 500_000);
 });

@@ -195,11 +195,11 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   const writer = pipelinedWrites(store, PIPELINES_IN_FLIGHT);
   let events = 0;
   let entityWrites = 0;
-  // The next chunk's query starts in ClickHouse while this chunk is read, recomputed and written.
+  // The next chunk's query runs, and its rows arrive, while this chunk is read, recomputed and written.
   const open = (k: number): Promise<Readable> | undefined => {
     const c = chunks[k];
     if (c === undefined) return undefined;
-    const p = openBinary(deps.clickhouse, chunkQuery(deps, c, where), 'RowBinary');
+    const p = openBinary(deps.clickhouse, chunkQuery(deps, c, where), 'RowBinary', { prefetch: true });
     p.catch(() => undefined); // awaited (and thrown) when its turn comes
     return p;
   };
