@@ -7,6 +7,7 @@
 // and items' ids by hash, 60% views, prices on items, spread evenly over 7 days, so
 // loading 10M rows takes seconds rather than a Kafka pipeline's minutes.
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
 import { createClickHouse } from '../offline/clickhouse-client.js';
@@ -24,7 +25,8 @@ export interface JobsBenchResult {
   items: number;
   loadSeconds: number;
   fullScan: { seconds: number; rowsPerSec: number };
-  backfill: { seconds: number; eventsPerSec: number; chunks: number; entityWrites: number; ratioToScan: number };
+  /** cpuSeconds: this process's CPU time (user + system, every thread) during the backfill */
+  backfill: { seconds: number; eventsPerSec: number; chunks: number; entityWrites: number; ratioToScan: number; cpuSeconds: number; cpuMicrosPerEvent: number; redisCpuSeconds: number };
   training: Array<{ entity: string; labels: number; features: number; seconds: number; labelsPerSec: number }>;
 }
 
@@ -53,6 +55,13 @@ async function loadLabels(ch: ClickHouseClient, db: string, name: string, prefix
     FROM system.numbers LIMIT ${uint64(n)}`);
 }
 
+/** The Redis server's CPU time (user + system); the stack's Redis is shared, so other work on it counts too. */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string): number => Number(new RegExp(`^${k}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+  return get('used_cpu_user') + get('used_cpu_sys');
+}
+
 export async function benchJobs(config: Config, prefix: string, o: { events: number; labels: number }, log: (m: string) => void): Promise<JobsBenchResult> {
   const db = `tessera_bench_jobs_${process.pid}`;
   const admin = createClickHouse(config, { database: null, requestTimeoutMs: 3_600_000 });
@@ -77,13 +86,19 @@ export async function benchJobs(config: Config, prefix: string, o: { events: num
 
     log('backfill of the whole range into Redis');
     t = performance.now();
+    const redisCpu0 = await redisCpuSeconds(redis);
+    const cpu0 = process.cpuUsage();
     const b = await runBackfill({ clickhouse: ch, database: db, redis, prefix, registry }, { from: START, to: START + 7 * DAY }, {
       onProgress: (p) => log(`  backfill ${Math.round(p.fraction * 100)}% (chunk ${p.chunksDone}/${p.chunks})`),
     });
     const backfillSeconds = (performance.now() - t) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const redisCpu = (await redisCpuSeconds(redis)) - redisCpu0;
 
     const training: JobsBenchResult['training'] = [];
-    for (const entity of ['user', 'item'] as const) {
+    // --labels 0: backfill only
+    for (const entity of o.labels > 0 ? (['user', 'item'] as const) : []) {
       const names = registry.features.filter((f) => f.entity === entity).map((f) => f.name);
       await loadLabels(ch, db, `labels_${entity}`, entity === 'user' ? 'u' : 'i', entity === 'user' ? users : items, o.labels);
       log(`training set: ${o.labels} ${entity} labels x ${names.length} features`);
@@ -97,7 +112,8 @@ export async function benchJobs(config: Config, prefix: string, o: { events: num
     return {
       events: o.events, users, items, loadSeconds: round(loadSeconds, 1),
       fullScan: { seconds: round(scanSeconds, 2), rowsPerSec: Math.round(o.events / scanSeconds) },
-      backfill: { seconds: round(backfillSeconds, 1), eventsPerSec: Math.round(o.events / backfillSeconds), chunks: b.chunks, entityWrites: b.entityWrites, ratioToScan: round(scanSeconds / backfillSeconds, 3) },
+      backfill: { seconds: round(backfillSeconds, 1), eventsPerSec: Math.round(o.events / backfillSeconds), chunks: b.chunks, entityWrites: b.entityWrites, ratioToScan: round(scanSeconds / backfillSeconds, 3),
+        cpuSeconds: round(cpuSeconds, 1), cpuMicrosPerEvent: round((cpuSeconds * 1e6) / Math.max(1, b.events), 1), redisCpuSeconds: round(redisCpu, 1) },
       training,
     };
   } finally {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { alignRange, BackfillRangeError, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from './backfill.js';
+import { alignRange, BackfillRangeError, entityBatcher, EntityOrderError, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from './backfill.js';
 import type { ClickEvent } from './event.js';
 import { DEFAULT_CATALOG } from './features/catalog.js';
 import { ENTITIES, type Entity } from './features/definition.js';
@@ -28,7 +28,7 @@ type Clocks = Map<string, number>;
  * each chunk recomputed over the whole range; per write, delete the range's fields of the
  * cleared series, apply, raise _evc.
  */
-function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEvent[], eventsPerChunk: number, names?: string[], clocks: Clocks = new Map()): { hashes: Hashes; clocks: Clocks; dropped: number } {
+function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEvent[], eventsPerChunk: number, names?: string[], clocks: Clocks = new Map(), batchEvents = 1): { hashes: Hashes; clocks: Clocks; dropped: number } {
   const out: Hashes = new Map([...hashes].map(([k, v]) => [k, { ...v }]));
   const evc: Clocks = new Map(clocks);
   let dropped = 0;
@@ -57,7 +57,20 @@ function replay(registry: Registry, hashes: Hashes, accepted: readonly ClickEven
         const id = entityIdOf(e, entity);
         return id !== undefined && (chunk.after === null || id > chunk.after) && (chunk.last === null || id <= chunk.last);
       });
-      for (const w of recomputeChunk(inChunk, registry, own, range.from, range.to)) {
+      // As the job reads them: ordered by id (ClickHouse's ORDER BY; the order within an
+      // entity is whatever the query returns), in batches of whole entities.
+      const ordered = inChunk.map((e, i) => ({ e, id: entityIdOf(e, entity) as string, i }))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : (a.i * 7919) % 13 - (b.i * 7919) % 13)).map((x) => x.e);
+      const batcher = entityBatcher(entity, batchEvents);
+      const batches: ClickEvent[][] = [];
+      for (const e of ordered) {
+        const b = batcher.push(e);
+        if (b !== undefined) batches.push(b);
+      }
+      const last = batcher.end();
+      if (last !== undefined) batches.push(last);
+      assert.equal(batches.reduce((n, b) => n + b.length, 0), ordered.length);
+      for (const w of batches.flatMap((b) => [...recomputeChunk(b, registry, own, range.from, range.to)])) {
         assert.ok(!seen.has(w.id), `entity ${w.id} written by two chunks`);
         seen.add(w.id);
         for (const t of w.tiles) {
@@ -103,7 +116,7 @@ const shape = { unit: 60_000, spanUnits: 6 * 60, deltas: [60_000, 5 * 60_000, 30
 
 test('chunked backfill over a corrupted store equals the streamed hashes but its dead tiles, and is idempotent', () => {
   let dropped = 0;
-  fc.assert(fc.property(arbStream(shape), fc.integer({ min: 1, max: 40 }), fc.array(fc.nat(), { maxLength: 6 }), (arrivals, perChunk, corrupt) => {
+  fc.assert(fc.property(arbStream(shape), fc.integer({ min: 1, max: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 60 }), (arrivals, perChunk, corrupt, batchEvents) => {
     const { accepted, hashes } = runPipeline(registry, arrivals);
     fc.pre(accepted.length > 0);
     const streamed: Hashes = new Map([...hashes].filter(([, v]) => Object.keys(v).length > 0));
@@ -118,11 +131,11 @@ test('chunked backfill over a corrupted store equals the streamed hashes but its
       const f = parseField(field);
       if (f) hash[`${f.tileIndex.toString(36)}:${f.seriesId}:n`] = '999';
     }
-    const once = replay(registry, damaged, accepted, perChunk);
+    const once = replay(registry, damaged, accepted, perChunk, undefined, new Map(), batchEvents);
     // Dead tiles are dropped, not written (and earlier chunks' tiles a later clock killed
     // may linger, as after a lazy eviction); every tile readers may use is the streamed one.
     assert.deepEqual(live(registry, once.hashes, once.clocks), live(registry, streamed, once.clocks));
-    const twice = replay(registry, once.hashes, accepted, perChunk, undefined, once.clocks);
+    const twice = replay(registry, once.hashes, accepted, perChunk, undefined, once.clocks, batchEvents);
     assert.deepEqual(twice.hashes, once.hashes);
     assert.deepEqual(twice.clocks, once.clocks);
     dropped += once.dropped;
@@ -166,4 +179,24 @@ test('key chunks: whole entities within the event budget unless one entity excee
   ]);
   assert.deepEqual(plan([['k', 1]], 10, 'j'), [{ after: 'j', last: null, events: 1 }]);
   assert.deepEqual(plan([], 10), []);
+});
+
+test('entity batches: whole entities, cut once a batch holds minEvents; an entity that comes back is refused', () => {
+  const ev = (user: string, n: number): ClickEvent => ({ event_id: `${user}${n}`, user_id: user, event_type: 'view', event_time: n, ingest_time: n, quantity: 1 });
+  const cut = (users: string[], min: number): string[][] => {
+    const b = entityBatcher('user', min);
+    const out = users.map((u, i) => b.push(ev(u, i))).filter((x): x is ClickEvent[] => x !== undefined);
+    const end = b.end();
+    return [...out, ...(end ? [end] : [])].map((batch) => batch.map((e) => e.user_id));
+  };
+  assert.deepEqual(cut(['a', 'a', 'b', 'c', 'c', 'c', 'd'], 2), [['a', 'a'], ['b', 'c', 'c', 'c'], ['d']]);
+  assert.deepEqual(cut(['a', 'b', 'c'], 1), [['a'], ['b'], ['c']]);
+  assert.deepEqual(cut(['a', 'b', 'c'], 100), [['a', 'b', 'c']]);
+  assert.deepEqual(cut([], 1), []);
+  // Items: events without an item_id are not the item pass's.
+  const items = entityBatcher('item', 1);
+  assert.equal(items.push(ev('a', 1)), undefined);
+  assert.equal(items.end(), undefined);
+  assert.throws(() => cut(['a', 'b', 'a'], 1), EntityOrderError);
+  assert.throws(() => cut(['a', 'b', 'a'], 100), EntityOrderError);
 });

@@ -86,6 +86,48 @@ export function keyChunker(maxEvents: number, after: string | null = null): { pu
   };
 }
 
+export class EntityOrderError extends Error {
+  override name = 'EntityOrderError';
+}
+
+/**
+ * Cuts a stream of events in which each entity's events are consecutive (a query ordered
+ * by the entity's id) into batches of whole entities, each cut when it holds at least
+ * `minEvents` events and the next entity starts, so the job recomputes and writes as the
+ * rows arrive and events die young (a whole chunk's events, held while it was recomputed,
+ * outlived the young generation). An entity whose events come back after another
+ * entity's would be written twice, each write replacing the other's: refused.
+ * Events without an id for `entity` are skipped (recomputeChunk ignores them too).
+ */
+export function entityBatcher(entity: Entity, minEvents: number): { push(event: ClickEvent): ClickEvent[] | undefined; end(): ClickEvent[] | undefined } {
+  let batch: ClickEvent[] = [];
+  let current: string | undefined;
+  const finished = new Set<string>();
+  return {
+    push(event) {
+      const id = entityIdOf(event, entity);
+      if (id === undefined) return undefined;
+      let out: ClickEvent[] | undefined;
+      if (id !== current) {
+        if (current !== undefined) finished.add(current);
+        if (finished.has(id)) throw new EntityOrderError(`the events of ${entity} ${JSON.stringify(id)} are not consecutive`);
+        current = id;
+        if (batch.length >= minEvents) {
+          out = batch;
+          batch = [];
+        }
+      }
+      batch.push(event);
+      return out;
+    },
+    end() {
+      const out = batch;
+      batch = [];
+      return out.length > 0 ? out : undefined;
+    },
+  };
+}
+
 /** What a chunk's write does to the eviction state of one of the entity's hashes. */
 export interface HashEviction {
   /** the entity's largest sample time in this hash within the chunk (dropped tiles included) */

@@ -1,5 +1,6 @@
 // Running `Sql` fragments (offline/sql.ts) on ClickHouse. These helpers take only fragments,
 // never strings, so every value in a query went through the quoting functions.
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { Sql, SqlValueError } from './sql.js';
 
@@ -38,4 +39,26 @@ export async function insertRows(client: ClickHouseClient, into: Sql, rows: read
 export async function forEachRow<T>(client: ClickHouseClient, q: Sql, each: (row: T) => void, settings?: ClickHouseSettings): Promise<void> {
   const rs = await client.query({ query: text(q), format: 'JSONEachRow', clickhouse_settings: settings });
   for await (const rows of rs.stream()) for (const row of rows) each(row.json<T>());
+}
+
+/**
+ * Starts a SELECT in a binary output format (the query must not name one: it is appended);
+ * resolves once the response starts, with its body to read, chunk by chunk, or destroy.
+ * Chunks cut rows anywhere (offline/row-binary.ts carries a cut row over).
+ * `prefetch`: the body is read to its end as it arrives, whether or not it is consumed yet
+ * (held in memory as bytes), so the query never waits on an unread socket: ClickHouse
+ * fails a response it cannot send for http_send_timeout (30 s in current versions).
+ */
+export async function openBinary(client: ClickHouseClient, q: Sql, format: 'RowBinary', opts: { settings?: ClickHouseSettings; prefetch?: boolean } = {}): Promise<Readable> {
+  const { stream } = await client.exec({ query: `${text(q)}\nFORMAT ${format}`, clickhouse_settings: opts.settings });
+  if (opts.prefetch !== true) return stream;
+  // Never full, so the response is never paused; an error of the response ends it with that error.
+  const held = new PassThrough({ highWaterMark: Number.MAX_SAFE_INTEGER });
+  pipeline(stream, held, () => undefined);
+  return held;
+}
+
+/** openBinary, then every chunk of the body to `each` (awaited: the response waits meanwhile). */
+export async function forEachChunk(client: ClickHouseClient, q: Sql, format: 'RowBinary', each: (chunk: Buffer) => void | Promise<void>, settings?: ClickHouseSettings): Promise<void> {
+  for await (const chunk of await openBinary(client, q, format, { settings })) await each(chunk as Buffer);
 }

@@ -52,7 +52,7 @@ export function registerBench(program: Command): void {
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
     .option('--api-workers <n>', 'serve: API processes (tessera run --api --api-workers)', (v) => Number(v), 1)
     .option('--job-events <n>', 'jobs: events to backfill', (v) => Number(v), 10_000_000)
-    .option('--labels <n>', 'jobs: training labels per entity kind', (v) => Number(v), 1_000_000)
+    .option('--labels <n>', 'jobs: training labels per entity kind (0: backfill only)', (v) => Number(v), 1_000_000)
     .action(async (opts: BenchOptions) => {
       const wanted: Scenario[] = opts.scenario === 'all' ? [...SCENARIOS] : [opts.scenario as Scenario];
       if (!wanted.every((s) => SCENARIOS.includes(s))) throw new BenchUsageError(`unknown scenario ${JSON.stringify(opts.scenario)}; one of ${SCENARIOS.join(', ')}, all`);
@@ -78,7 +78,7 @@ export function registerBench(program: Command): void {
         } else if (scenario === 'jobs') {
           const r = await withPrivateStack('jobs', ({ config, prefix }) => benchJobs(config, prefix, { events: opts.jobEvents, labels: opts.labels }, log));
           results.jobs = r;
-          console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
+          console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes; job CPU ${r.backfill.cpuSeconds} s, ${r.backfill.cpuMicrosPerEvent} µs per event read; Redis CPU ${r.backfill.redisCpuSeconds} s) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
           for (const t of r.training) console.log(`jobs: training set ${t.labels} ${t.entity} labels x ${t.features} features ${t.seconds} s (${t.labelsPerSec} labels/s)`);
         } else {
           const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
