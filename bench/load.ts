@@ -1,5 +1,6 @@
 // Load generation for the benchmarks: open loop at a fixed rate (latency from the SCHEDULED
-// send time, so a stall is charged to every request it delays: no coordinated omission),
+// send time, so a stall is charged to every request it delays: no coordinated omission;
+// the send times are kept by a worker thread, ticker.ts, not by Node's millisecond timers),
 // closed loop at saturation, and one-at-a-time runs with their CPU cost. Bounded in time
 // and in requests in flight.
 import fs from 'node:fs';
