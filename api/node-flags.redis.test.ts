@@ -46,8 +46,8 @@ test('the production API re-runs itself with its heap flags; SIGTERM stops both 
     assert.equal(children.length, 1);
     const child = children[0] as number;
     assert.ok(cmdline(child).includes('--max-semi-space-size=64'), cmdline(child).join(' '));
-    assert.ok(cmdline(child).includes('--single-threaded-gc'));
-    assert.ok(!cmdline(proc.pid as number).includes('--single-threaded-gc'));
+    assert.ok(cmdline(child).includes('--no-parallel-scavenge'));
+    assert.ok(!cmdline(proc.pid as number).includes('--no-parallel-scavenge'));
     const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ query: '{ __typename }' }) });
     assert.deepEqual(await res.json(), { data: { __typename: 'Query' } });
     proc.kill('SIGTERM');
