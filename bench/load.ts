@@ -1,10 +1,12 @@
 // Load generation for the benchmarks: open loop at a fixed rate (latency from the SCHEDULED
-// send time, so a stall is charged to every request it delays: no coordinated omission),
+// send time, so a stall is charged to every request it delays: no coordinated omission;
+// the send times are kept by a worker thread, ticker.ts, not by Node's millisecond timers),
 // closed loop at saturation, and one-at-a-time runs with their CPU cost. Bounded in time
 // and in requests in flight.
 import fs from 'node:fs';
 import { round, sleep, summarize } from './support.js';
 import { childPids } from '../stack/process.js';
+import { clockMs, tick } from './ticker.js';
 
 /** Sends one request; resolves null when it succeeded, else an error code. */
 export type Send<R> = (req: R) => Promise<string | null>;
@@ -47,48 +49,44 @@ export async function fixedRate<R>(send: Send<R>, reqs: readonly R[], rate: numb
   const s = newSamples(seconds);
   const pending = new Map<number, number>(); // k -> scheduled time
   let counting = true;
-  const t0 = performance.now() + 5;
+  // Times on the ticker's clock (clockMs): the worker thread wakes this thread when sends are due.
+  let t0 = clockMs();
   const due = (k: number): number => t0 + (k * 1000) / rate;
   let k = 0;
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const now = performance.now();
-      while (k < total && due(k) <= now) {
-        const id = k;
-        const scheduled = due(id);
-        const req = reqs[id % reqs.length] as R;
-        k += 1;
-        if (pending.size >= MAX_IN_FLIGHT) {
-          s.dropped += 1;
-          continue;
-        }
-        const sent = performance.now();
-        s.lag.push(sent - scheduled);
-        s.issued += 1;
-        pending.set(id, scheduled);
-        send(req).catch((e: Error) => e.name || 'ERROR').then((code) => {
-          const end = performance.now();
-          pending.delete(id);
-          if (!counting) return;
-          failed(s, code);
-          s.completed += 1;
-          s.latency.push(end - scheduled);
-          s.service.push(end - sent);
-        }, () => undefined);
+  const issue = (n: number): void => {
+    while (k < n) {
+      const id = k;
+      const scheduled = due(id);
+      const req = reqs[id % reqs.length] as R;
+      k += 1;
+      if (pending.size >= MAX_IN_FLIGHT) {
+        s.dropped += 1;
+        continue;
       }
-      if (k >= total) return resolve();
-      setTimeout(tick, Math.max(0, Math.floor(due(k) - performance.now())));
-    };
-    setTimeout(tick, 5);
-  });
+      const sent = clockMs();
+      s.lag.push(sent - scheduled);
+      s.issued += 1;
+      pending.set(id, scheduled);
+      send(req).catch((e: Error) => e.name || 'ERROR').then((code) => {
+        const end = clockMs();
+        pending.delete(id);
+        if (!counting) return;
+        failed(s, code);
+        s.completed += 1;
+        s.latency.push(end - scheduled);
+        s.service.push(end - sent);
+      }, () => undefined);
+    }
+  };
+  await tick(1000 / rate, total, (start) => { t0 = start; }, issue);
   const drainEnd = due(total) + DRAIN_MS;
-  while (pending.size > 0 && performance.now() < drainEnd) await sleep(5);
-  const now = performance.now();
+  while (pending.size > 0 && clockMs() < drainEnd) await sleep(5);
+  const now = clockMs();
   counting = false;
   for (const scheduled of pending.values()) s.latency.push(now - scheduled); // unanswered: at least this late
   s.seconds = (Math.min(now, drainEnd) - t0) / 1000;
   const settleEnd = now + SETTLE_MS;
-  while (pending.size > 0 && performance.now() < settleEnd) await sleep(10);
+  while (pending.size > 0 && clockMs() < settleEnd) await sleep(10);
   if (pending.size > 0) throw new Error(`${pending.size} requests still unanswered ${SETTLE_MS / 1000} s after the run`);
   return s;
 }
@@ -132,9 +130,9 @@ export async function sequential(n: number, f: (i: number) => Promise<unknown>, 
   return { p50: summarize(ms).p50, cpuMs: round((cpuSeconds * 1000) / n, 3) };
 }
 
-/** CPU seconds a process and its children (API cluster workers) have used. */
+/** CPU seconds a process and all its descendants (the re-run production API, its cluster workers) have used. */
 export function processTreeCpuSeconds(pid: number): number {
-  return childPids(pid).reduce((sum, child) => sum + processCpuSeconds(child), processCpuSeconds(pid));
+  return childPids(pid).reduce((sum, child) => sum + processTreeCpuSeconds(child), processCpuSeconds(pid));
 }
 
 /** CPU seconds a process has used (Linux /proc; NaN elsewhere). */
