@@ -242,7 +242,7 @@ test('chunks two at a time, stopped mid-way and resumed: the same rows as one ch
   const whole = await runTrainingDataset({ ...deps, chunkLabels: 1_000, concurrency: 1 }, { labelsTable, names, outputTable: 'chunked_whole' });
   assert.equal(whole.chunks, 1);
 
-  // chunks of ~40 labels, two in flight; the first attempt is stopped after 3 chunks finish
+  // chunks of at most 40 labels (whole entities), two in flight; the first attempt is stopped after 3 chunks finish
   const input = { labelsTable, names, outputTable: 'chunked_resumed' };
   const stop = new AbortController();
   let last: TrainingDatasetProgress | undefined;
@@ -254,8 +254,8 @@ test('chunks two at a time, stopped mid-way and resumed: the same rows as one ch
     },
   }));
   const stopped = last as TrainingDatasetProgress;
-  assert.equal(stopped.chunks, 10);
-  assert.ok(stopped.chunksDone.length >= 3 && stopped.chunksDone.length < 10, `stopped after ${stopped.chunksDone.length} chunks`);
+  assert.ok(stopped.chunks >= 10, `${stopped.chunks} chunks of at most 40 labels`);
+  assert.ok(stopped.chunksDone.length >= 3 && stopped.chunksDone.length < stopped.chunks, `stopped after ${stopped.chunksDone.length} chunks`);
   const resumed = await runTrainingDataset({ ...deps, chunkLabels: 40, concurrency: 2 }, input, { chunksDone: stopped.chunksDone });
   assert.equal(resumed.rows + stopped.rows, labels.length);
 

@@ -3,17 +3,21 @@
 // feature as of ts, computed in ClickHouse by offline/features (events strictly before ts
 // only, so nothing from the label's future leaks in).
 //
-// Labels are processed in chunks by a hash of entity_id (an entity's labels stay together,
-// which keeps session state per chunk small); each chunk is ONE INSERT, so a chunk is in
-// the output entirely or not at all. The job records finished chunks, and a restarted job
-// skips them: resumable without duplicates.
+// Labels are processed in chunks of consecutive entity_ids (core keyChunker, as the
+// backfill cuts its passes): an entity's labels stay together, and a chunk's events are a
+// range of the events tables' primary key, so staging them reads that range instead of
+// the whole table (chunks by a hash of entity_id scanned every event once per chunk). Each
+// chunk is ONE INSERT, so a chunk is in the output entirely or not at all. The plan is a
+// function of the labels table alone, so a restarted job cuts the same chunks, and skips
+// the ones it recorded as finished: resumable without duplicates.
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { outputType, type Entity, type FeatureDefinition } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import { describeLabelsTable } from '../labels.js';
-import { execute, selectRows } from '../query.js';
-import { columnType, ident, join, sql, str, table, uint64, type Sql } from '../sql.js';
+import { keyChunker, type KeyChunk } from '../../core/backfill.js';
+import { execute, forEachRow, selectRows } from '../query.js';
+import { columnType, ident, join, sql, str, table, type Sql } from '../sql.js';
 import { BASE_SETTINGS } from '../features/offline-features.js';
 import { featureQuery, featureSource, type FeatureQueryOptions } from '../features/query.js';
 
@@ -92,9 +96,8 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   if (clash.length > 0) throw new TrainingDatasetError(`labels column(s) ${clash.join(', ')} have the name of a requested feature`);
   const labelsRef = table(deps.database, input.labelsTable);
   const outRef = table(deps.database, input.outputTable);
-  const [{ n } = { n: '0' }] = await selectRows<{ n: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n FROM ${labelsRef}`);
-  const total = Number(n);
-  const chunks = Math.max(1, Math.ceil(total / (deps.chunkLabels ?? 50_000)));
+  const plan = await planChunks(deps, labelsRef);
+  const chunks = plan.length;
   const done = new Set(opts.chunksDone ?? []);
 
   // chunksDone undefined: a first attempt, which creates the output table (and reports
@@ -119,7 +122,7 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
   const lane = async (): Promise<void> => {
     for (let k = pending.shift(); k !== undefined; k = pending.shift()) {
       opts.signal?.throwIfAborted();
-      const n = await insertChunk(deps, { labelsRef, outRef, labelColumns, defs, entity, chunks, k });
+      const n = await insertChunk(deps, { labelsRef, outRef, labelColumns, defs, entity, range: plan[k] as KeyChunk });
       rows += n; // not `rows += await`: that reads rows before the other lane's update
       done.add(k);
       const p: TrainingDatasetProgress = { fraction: done.size / chunks, chunksDone: [...done].sort((a, b) => a - b), chunks, rows };
@@ -138,14 +141,32 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
 }
 
 
+/** Chunks of consecutive entity_ids of about chunkLabels labels (at least one chunk; the last one open above). */
+async function planChunks(deps: TrainingDatasetDeps, labelsRef: Sql): Promise<KeyChunk[]> {
+  const plan: KeyChunk[] = [];
+  const chunker = keyChunker(deps.chunkLabels ?? 50_000);
+  await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`SELECT entity_id AS id, toString(count()) AS n FROM ${labelsRef} GROUP BY entity_id ORDER BY entity_id`, (r) => {
+    const done = chunker.push(r.id, Number(r.n));
+    if (done !== undefined) plan.push(done);
+  });
+  plan.push(chunker.end() ?? { after: null, last: null, events: 0 });
+  return plan;
+}
+
 interface ChunkSpec {
   labelsRef: Sql;
   outRef: Sql;
   labelColumns: string[];
   defs: FeatureDefinition[];
   entity: Entity;
-  chunks: number;
-  k: number;
+  range: KeyChunk;
+}
+
+function rangeCondition(r: KeyChunk): Sql {
+  const parts = [sql`1`];
+  if (r.after !== null) parts.push(sql`entity_id > ${str(r.after)}`);
+  if (r.last !== null) parts.push(sql`entity_id <= ${str(r.last)}`);
+  return join(parts, sql` AND `);
 }
 
 /**
@@ -169,7 +190,7 @@ async function insertChunk(deps: TrainingDatasetDeps, c: ChunkSpec): Promise<num
   try {
     await execute(deps.clickhouse, sql`CREATE TABLE ${stage} ENGINE = Memory AS
       SELECT rowNumberInAllBlocks() AS _lid, entity_id AS _eid, toInt64(ts) AS _T, ${join(c.labelColumns.map((n) => ident(n)))}
-      FROM ${c.labelsRef} WHERE cityHash64(entity_id) % ${uint64(c.chunks)} = ${uint64(c.k)}`, settings);
+      FROM ${c.labelsRef} WHERE ${rangeCondition(c.range)}`, settings);
     const [span] = await selectRows<{ n: string; lo: string; hi: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n, toString(min(_T)) AS lo, toString(max(_T)) AS hi FROM ${stage}`);
     const n = Number(span?.n ?? 0);
     if (n === 0) return 0;
