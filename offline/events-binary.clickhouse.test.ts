@@ -12,10 +12,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickEvent } from '../core/event.js';
 import { FILTER_FIELDS, type FilterField } from '../core/features/definition.js';
 import { clickEventArb, compact } from './event-arbitraries.js';
-import { eventColumns, eventDecoder, readEvents, selectEvents } from './events-binary.js';
+import { eventColumns, eventDecoder, readEvents, type EventColumns } from './events-binary.js';
 import { EVENT_COLUMNS, eventToRow, rowToEvent, splitByDay, type StoredEventRow } from './events-table.js';
 import { migrate } from './migrate.js';
-import { forEachChunk, insertRows, openBinary, selectRows } from './query.js';
+import { insertRows, openBinary, selectRows } from './query.js';
 import { rowBinaryRows, RowBinaryError, type RowBinaryReader } from './row-binary.js';
 import { ident, join, sql, table, type Sql } from './sql.js';
 import { createTestDatabase, type TestDatabase } from './test-support.js';
@@ -28,6 +28,20 @@ before(async () => {
   ch = t.client();
 });
 after(async () => t.drop());
+
+/** Runs `q` (a SELECT of `cols.columns`, no FORMAT) and returns its events. */
+async function selectEvents(client: ClickHouseClient, q: Sql, cols: EventColumns): Promise<ClickEvent[]> {
+  const out: ClickEvent[] = [];
+  await readEvents(await openBinary(client, q, 'RowBinary'), cols, (events) => {
+    for (const e of events) out.push(e);
+  });
+  return out;
+}
+
+/** openBinary, then every chunk of the body to `each`. */
+async function forEachChunk(client: ClickHouseClient, q: Sql, each: (chunk: Buffer) => void): Promise<void> {
+  for await (const chunk of await openBinary(client, q, 'RowBinary')) each(chunk as Buffer);
+}
 
 const DAY = 86_400_000;
 const START = Date.UTC(2024, 5, 1);
@@ -103,7 +117,7 @@ test('only the asked-for optional fields are read; the others are absent', async
 
 test('rows cut anywhere by the chunk boundaries decode the same', async () => {
   const chunks: Buffer[] = [];
-  await forEachChunk(ch, selectAll('events', ALL.columns), 'RowBinary', (c) => {
+  await forEachChunk(ch, selectAll('events', ALL.columns), (c) => {
     chunks.push(Buffer.from(c));
   });
   const whole = Buffer.concat(chunks);

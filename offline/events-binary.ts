@@ -3,10 +3,8 @@
 // object, no attributes, and only the optional columns the caller's series can read.
 // The events equal rowToEvent's (offline/events-table.ts) but for the fields not asked
 // for; floats are the stored bits and strings the stored bytes, exactly.
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { ClickEvent } from '../core/event.js';
 import type { FilterField } from '../core/features/definition.js';
-import { openBinary } from './query.js';
 import { RowBinaryError, rowBinaryRows, StringCache, type RowBinaryReader } from './row-binary.js';
 import { join, sql, uint64, type Sql } from './sql.js';
 
@@ -89,13 +87,4 @@ export async function readEvents(body: AsyncIterable<unknown>, cols: EventColumn
     if (events.length > 0) await each(events);
   }
   rows.end();
-}
-
-/** Runs `q` (a SELECT of `cols.columns`, no FORMAT) and returns its events. */
-export async function selectEvents(client: ClickHouseClient, q: Sql, cols: EventColumns): Promise<ClickEvent[]> {
-  const out: ClickEvent[] = [];
-  await readEvents(await openBinary(client, q, 'RowBinary'), cols, (events) => {
-    for (const e of events) out.push(e);
-  });
-  return out;
 }

@@ -57,8 +57,3 @@ export async function openBinary(client: ClickHouseClient, q: Sql, format: 'RowB
   pipeline(stream, held, () => undefined);
   return held;
 }
-
-/** openBinary, then every chunk of the body to `each` (awaited: the response waits meanwhile). */
-export async function forEachChunk(client: ClickHouseClient, q: Sql, format: 'RowBinary', each: (chunk: Buffer) => void | Promise<void>, settings?: ClickHouseSettings): Promise<void> {
-  for await (const chunk of await openBinary(client, q, format, { settings })) await each(chunk as Buffer);
-}

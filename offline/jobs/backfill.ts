@@ -14,7 +14,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import type { Readable } from 'node:stream';
-import { alignRange, entityBatcher, keyChunker, recomputeChunk, seriesForFeatures, type KeyChunk } from '../../core/backfill.js';
+import { alignRange, entityBatcher, recomputeChunk, seriesForFeatures, type KeyChunk } from '../../core/backfill.js';
 import type { ClickEvent } from '../../core/event.js';
 import { ENTITIES, type Entity } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
@@ -22,7 +22,8 @@ import type { Series } from '../../core/features/series.js';
 import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
 import { eventColumns, readEvents, type EventColumns } from '../events-binary.js';
 import { EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, utcDay } from '../events-table.js';
-import { forEachRow, openBinary } from '../query.js';
+import { idsIn, planKeyChunks } from '../key-chunks.js';
+import { openBinary } from '../query.js';
 import { ident, int64, sql, str, table, type Sql } from '../sql.js';
 
 export interface BackfillInput {
@@ -95,12 +96,6 @@ function timeIn(from: number, to: number, ingestion: boolean): Sql {
   return ingestion ? sql`((${inRange(sql`event_time`, from, to)}) OR (${inRange(sql`ingest_time`, from, to)}))` : byEventTime;
 }
 
-/** ids of the chunk: after `after` (exclusive) up to `last` (inclusive); null bounds are open. */
-function idsIn(key: Sql, chunk: Pick<KeyChunk, 'after' | 'last'>): Sql {
-  const lower = chunk.after === null ? sql`isNotNull(${key})` : sql`${key} > ${str(chunk.after)}`;
-  return chunk.last === null ? lower : sql`${lower} AND ${key} <= ${str(chunk.last)}`;
-}
-
 /** A chunk of one pass; its `last` is null for the pass's final chunk (keyChunker). */
 interface PlannedChunk extends KeyChunk {
   entity: Entity;
@@ -112,17 +107,11 @@ interface PlannedChunk extends KeyChunk {
 /** One pass's chunks, from the event count of each id in the range (duplicates counted: a plan, not a result). */
 async function planPass(deps: BackfillDeps, entity: Entity, series: Series[], where: Sql, maxEvents: number, after: string | null): Promise<PlannedChunk[]> {
   const { table: name, key } = PASS[entity];
-  const chunker = keyChunker(maxEvents, after);
-  const out: PlannedChunk[] = [];
   const columns = eventColumns(series.flatMap((s) => s.requires));
-  const add = (c: KeyChunk | undefined): void => {
-    if (c !== undefined) out.push({ ...c, entity, series, columns });
-  };
-  await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`
+  const chunks = await planKeyChunks(deps.clickhouse, sql`
     SELECT ${key} AS id, toString(count()) AS n FROM ${table(deps.database, name)}
-    WHERE ${where} AND ${idsIn(key, { after, last: null })} GROUP BY id ORDER BY id`, ({ id, n }) => add(chunker.push(id, Number(n))));
-  add(chunker.end());
-  return out;
+    WHERE ${where} AND ${idsIn(key, { after, last: null })} GROUP BY id ORDER BY id`, maxEvents, after);
+  return chunks.map((c) => ({ ...c, entity, series, columns }));
 }
 
 /**

@@ -15,8 +15,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { outputType, type Entity, type FeatureDefinition } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import { describeLabelsTable } from '../labels.js';
-import { keyChunker, type KeyChunk } from '../../core/backfill.js';
-import { execute, forEachRow, selectRows } from '../query.js';
+import type { KeyChunk } from '../../core/backfill.js';
+import { idsIn, planKeyChunks } from '../key-chunks.js';
+import { execute, selectRows } from '../query.js';
 import { columnType, ident, join, sql, str, table, type Sql } from '../sql.js';
 import { BASE_SETTINGS } from '../features/offline-features.js';
 import { featureQuery, featureSource, type FeatureQueryOptions } from '../features/query.js';
@@ -143,14 +144,8 @@ export async function runTrainingDataset(deps: TrainingDatasetDeps, input: Train
 
 /** Chunks of consecutive entity_ids of about chunkLabels labels (at least one chunk; the last one open above). */
 async function planChunks(deps: TrainingDatasetDeps, labelsRef: Sql): Promise<KeyChunk[]> {
-  const plan: KeyChunk[] = [];
-  const chunker = keyChunker(deps.chunkLabels ?? 50_000);
-  await forEachRow<{ id: string; n: string }>(deps.clickhouse, sql`SELECT entity_id AS id, toString(count()) AS n FROM ${labelsRef} GROUP BY entity_id ORDER BY entity_id`, (r) => {
-    const done = chunker.push(r.id, Number(r.n));
-    if (done !== undefined) plan.push(done);
-  });
-  plan.push(chunker.end() ?? { after: null, last: null, events: 0 });
-  return plan;
+  const plan = await planKeyChunks(deps.clickhouse, sql`SELECT entity_id AS id, toString(count()) AS n FROM ${labelsRef} GROUP BY entity_id ORDER BY entity_id`, deps.chunkLabels ?? 50_000);
+  return plan.length > 0 ? plan : [{ after: null, last: null, events: 0 }];
 }
 
 interface ChunkSpec {
@@ -162,12 +157,6 @@ interface ChunkSpec {
   range: KeyChunk;
 }
 
-function rangeCondition(r: KeyChunk): Sql {
-  const parts = [sql`1`];
-  if (r.after !== null) parts.push(sql`entity_id > ${str(r.after)}`);
-  if (r.last !== null) parts.push(sql`entity_id <= ${str(r.last)}`);
-  return join(parts, sql` AND `);
-}
 
 /**
  * One chunk, entirely inside ClickHouse (values never pass through text, so floats stay
@@ -190,7 +179,7 @@ async function insertChunk(deps: TrainingDatasetDeps, c: ChunkSpec): Promise<num
   try {
     await execute(deps.clickhouse, sql`CREATE TABLE ${stage} ENGINE = Memory AS
       SELECT rowNumberInAllBlocks() AS _lid, entity_id AS _eid, toInt64(ts) AS _T, ${join(c.labelColumns.map((n) => ident(n)))}
-      FROM ${c.labelsRef} WHERE ${rangeCondition(c.range)}`, settings);
+      FROM ${c.labelsRef} WHERE ${idsIn(sql`entity_id`, c.range)}`, settings);
     const [span] = await selectRows<{ n: string; lo: string; hi: string }>(deps.clickhouse, sql`SELECT toString(count()) AS n, toString(min(_T)) AS lo, toString(max(_T)) AS hi FROM ${stage}`);
     const n = Number(span?.n ?? 0);
     if (n === 0) return 0;
