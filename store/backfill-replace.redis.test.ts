@@ -122,3 +122,31 @@ test('a backfill leaves tiles outside its range alone', async () => {
   }
   assert.ok(later.length > 0);
 });
+
+test('a backfill write of more fields than a listpack holds is stored whole, and its conversion leaves no field behind', async () => {
+  // One busy user over 4 hours: its 1-minute hash gets well over hash-max-listpack-entries
+  // (512) fields in one write, the case replace-entity.lua converts before writing.
+  const busy = acceptedEvents('bf-replace-big', START, 4 * 3600 - 60, { users: 1, items: 3000, rate: 0.3 });
+  const user = busy[0]?.user_id as string;
+  const h = harness();
+  // A small hash first (a listpack): a backfill of the first events only.
+  await h.backfill(busy.slice(0, 5), START, START + 4 * HOUR);
+  const [minuteKey] = h.tileKeys('user', user);
+  assert.ok(minuteKey);
+  assert.equal(await redis.object('ENCODING', minuteKey), 'listpack');
+  await h.backfill(busy, START, START + 4 * HOUR);
+  const fields = await redis.hgetall(minuteKey);
+  assert.ok(Object.keys(fields).length > 600, `a big hash (${Object.keys(fields).length} fields)`);
+  for (const key of [...h.tileKeys('user', user), ...new Set(busy.flatMap((e) => (e.item_id ? h.tileKeys('item', e.item_id) : [])))]) {
+    assert.equal(await redis.hexists(key, '_bulk'), 0, `${key} holds no _bulk`);
+  }
+  // The same as a backfill into an empty store: the conversion changes no value.
+  const clean = harness();
+  await clean.backfill(busy, START, START + 4 * HOUR);
+  const strip = (f: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(f).filter(([k]) => !['_v', '_ttl', '_edue'].includes(k)));
+  const [cleanKey] = clean.tileKeys('user', user);
+  const want = strip(await redis.hgetall(cleanKey as string));
+  const got = strip(fields);
+  const differ = [...new Set([...Object.keys(want), ...Object.keys(got)])].filter((f) => want[f] !== got[f]);
+  assert.deepEqual(differ.map((f) => `${f}: ${got[f]} vs ${want[f]}`), []);
+});

@@ -41,6 +41,11 @@
   when no tile of the range is stored, which is every chunk of a fresh backfill.
 ]]
 local version = ARGV[2]
+-- Redis's default hash-max-listpack-entries: a hash that will hold more fields than this
+-- is a hashtable in the end whatever we do.
+local LISTPACK_ENTRIES = 512
+-- Longer than any hash-max-listpack-value a deployment plausibly sets (default 64).
+local LONG_VALUE = string.rep('x', 1025)
 
 --#include tile-hash.lua
 
@@ -94,6 +99,16 @@ for k = 2, #KEYS, 2 do
   -- Why packed: one ARGV string per hash instead of two per field costs the client and
   -- Redis several times less than the split here (measured). No value depends on the
   -- stored one: no reads, one HSET per 2,000 fields.
+  -- Why `_bulk`: a small hash is a listpack, where HSET finds each field by a linear scan,
+  -- so writing n fields into one costs n^2/2 comparisons until Redis converts it at
+  -- hash-max-listpack-entries: a fresh 500-field write took 10x the time of the same
+  -- write into a hashtable (BENCHMARKS.md, "Backfill: large writes into listpack hashes").
+  -- A field whose value is longer than hash-max-listpack-value converts the hash at once,
+  -- so a write that would end above the listpack limit anyway converts first. Removed at
+  -- the end of this hash's write (a hashtable never converts back); readers never see it.
+  local nWrite = tonumber(ARGV[a]) + tonumber(ARGV[a + 2])
+  local bulk = nWrite > 0 and redis.call('HLEN', key) + nWrite > LISTPACK_ENTRIES
+  if bulk then redis.call('HSET', key, '_bulk', LONG_VALUE) end
   local packed, pos, h = ARGV[a + 1], 1, {}
   for _ = 1, tonumber(ARGV[a]) do
     local e1 = string.find(packed, '\n', pos, true)
@@ -121,6 +136,8 @@ for k = 2, #KEYS, 2 do
     h[#h + 1] = '_evc'; h[#h + 1] = tostring(evicted)
   end
   finishHash(key, index, ttl, h, clock, evc, stored, added, lowest)
+  if bulk then redis.call('HDEL', key, '_bulk') end
+  --STAT
 end
 
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
