@@ -150,3 +150,20 @@ test('a backfill write of more fields than a listpack holds is stored whole, and
   const differ = [...new Set([...Object.keys(want), ...Object.keys(got)])].filter((f) => want[f] !== got[f]);
   assert.deepEqual(differ.map((f) => `${f}: ${got[f]} vs ${want[f]}`), []);
 });
+
+test('a backfill write stores fields and values byte for byte: newlines, quotes, non-ASCII, empty values, 5,000 fields', async () => {
+  const h = harness();
+  const tileMs = 60_000;
+  const start = START;
+  const tile = (start / tileMs).toString(36);
+  const hostile = ['a\nb', '\n', 'quote"\'\\', 'ünï✓ 😀', '\r\n\t', 'x'.repeat(3000), ''];
+  const ops = hostile.map((v, i) => ({ op: 'set' as const, field: `${tile}:s${i}:k:${v}`, value: v }));
+  for (let i = 0; i < 5000; i++) ops.push({ op: 'set' as const, field: `${tile}:big:k:${i}`, value: String(i) });
+  await h.store.replace([{
+    entity: 'user', id: 'hostile\nid ✓', tiles: [{ entity: 'user', entityId: 'hostile\nid ✓', tileMs, ops, tiles: [{ start, expireAt: START + 30 * 24 * HOUR }], expireAt: START + 30 * 24 * HOUR }],
+    clear: { from: start, to: start + tileMs, series: new Map([[tileMs, ['big', ...hostile.map((_, i) => `s${i}`)]]]) },
+  }]);
+  const stored = await redis.hgetall(h.store.keys.tiles('user', 'hostile\nid ✓', tileMs));
+  for (const op of ops) assert.equal(stored[op.field], op.value, JSON.stringify(op.field).slice(0, 60));
+  assert.equal(Object.keys(stored).filter((f) => !f.startsWith('_')).length, ops.length);
+});

@@ -66,8 +66,8 @@ type ScriptCall = (keys: string[], argv: string[]) => Promise<unknown>;
  * passed as arrays, which ioredis flattens once into the command: spread into the call, a
  * request's hundreds of arguments were copied four times on their way to the socket.
  */
-export function callScript(redis: Redis | ReturnType<Redis['pipeline']>, def: ScriptDef, keys: string[], argv: string[]): Promise<unknown> | unknown {
-  const fn = (redis as unknown as Record<string, (...args: (number | string[])[]) => Promise<unknown>>)[def.versionedName];
+export function callScript(redis: Redis | ReturnType<Redis['pipeline']>, def: ScriptDef, keys: string[], argv: (string | Buffer)[]): Promise<unknown> | unknown {
+  const fn = (redis as unknown as Record<string, (...args: (number | (string | Buffer)[])[]) => Promise<unknown>>)[def.versionedName];
   if (typeof fn !== 'function') throw new Error(`script ${def.name} is not registered on this connection`);
   return fn.call(redis, keys.length, keys, argv);
 }

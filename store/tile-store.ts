@@ -4,6 +4,7 @@
 // number of entities.
 import { randomBytes } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
+import { pack } from 'msgpackr';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
 import type { HashEviction } from '../core/backfill.js';
 import type { Entity } from '../core/features/definition.js';
@@ -208,7 +209,7 @@ export class TileStore {
   /** One replace-entity.lua call (argument layout in its header). */
   private queueReplace(pipe: Pipeline, w: ReplaceWrite): void {
     const keys = [this.keys.meta(w.entity, w.id)];
-    const argv = [String(this.metaTtlMs), this.nextVersion()];
+    const argv: (string | Buffer)[] = [String(this.metaTtlMs), this.nextVersion()];
     for (const t of w.tiles) {
       keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
       argv.push(this.ttlOf(w.entity, t.tileMs), String(t.tiles.length));
@@ -219,16 +220,15 @@ export class TileStore {
       let clock = ev?.clock ?? -1;
       const clockAt = argv.length + 3;
       argv.push(String(from), String(Math.ceil(w.clear.to / t.tileMs)), String((from + 1) * t.tileMs), '', String(ev?.evictedUntil ?? -1), String(series.length), ...series);
-      const packed: string[] = [];
-      const apart: string[] = [];
-      for (const op of t.ops) {
+      const fields: string[] = new Array<string>(2 * t.ops.length);
+      t.ops.forEach((op, i) => {
         if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
-        if (op.field.includes('\n') || op.value.includes('\n')) apart.push(op.field, op.value);
-        else packed.push(op.field, op.value);
+        fields[2 * i] = op.field;
+        fields[2 * i + 1] = op.value;
         // Without the recompute's clock, the ':hi' fields give it.
         if (ev === undefined && op.field.endsWith(':hi') && Number(op.value) > clock) clock = Number(op.value);
-      }
-      argv.push(String(packed.length / 2), packed.join('\n'), String(apart.length / 2), ...apart);
+      });
+      argv.push(pack(fields));
       argv[clockAt] = String(clock);
     }
     void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);

@@ -26,10 +26,8 @@
                (-1: none); _evc is raised to it
     nClear     number of series ids that follow (0: nothing is cleared)
     series     the series ids whose tiles in the range are cleared
-    nPacked    number of (field, value) pairs in `packed`
-    packed     field1 \n value1 \n field2 \n value2 ...: stored as is (HSET)
-    nFields    number of (field, value) pairs that follow (those holding a '\n')
-    pairs      field, value: stored as is (HSET)
+    fields     MessagePack array of strings: field1, value1, field2, value2, ...:
+               stored as is (HSET)
 
   Returns 1.
 
@@ -96,9 +94,12 @@ for k = 2, #KEYS, 2 do
   end
   -- After the clear, which must see only the tiles stored before this call.
   local added, lowest = addTiles(index, ttl, tilesAt, nTiles)
-  -- Why packed: one ARGV string per hash instead of two per field costs the client and
-  -- Redis several times less than the split here (measured). No value depends on the
-  -- stored one: no reads, one HSET per 2,000 fields.
+  -- Why one MessagePack string: one ARGV string per hash instead of two per field costs
+  -- the client and Redis several times less (measured), and cmsgpack splits it in C, 3x
+  -- faster than string.find/sub did. No value depends on the stored one: no reads, one
+  -- HSET per 2,000 fields.
+  local fields = cmsgpack.unpack(ARGV[a])
+  a = a + 1
   -- Why `_bulk`: a small hash is a listpack, where HSET finds each field by a linear scan,
   -- so writing n fields into one costs n^2/2 comparisons until Redis converts it at
   -- hash-max-listpack-entries: a fresh 500-field write took 10x the time of the same
@@ -106,24 +107,10 @@ for k = 2, #KEYS, 2 do
   -- A field whose value is longer than hash-max-listpack-value converts the hash at once,
   -- so a write that would end above the listpack limit anyway converts first. Removed at
   -- the end of this hash's write (a hashtable never converts back); readers never see it.
-  local nWrite = tonumber(ARGV[a]) + tonumber(ARGV[a + 2])
-  local bulk = nWrite > 0 and redis.call('HLEN', key) + nWrite > LISTPACK_ENTRIES
+  local bulk = #fields > 0 and redis.call('HLEN', key) + #fields / 2 > LISTPACK_ENTRIES
   if bulk then redis.call('HSET', key, '_bulk', LONG_VALUE) end
-  local packed, pos, h = ARGV[a + 1], 1, {}
-  for _ = 1, tonumber(ARGV[a]) do
-    local e1 = string.find(packed, '\n', pos, true)
-    local e2 = string.find(packed, '\n', e1 + 1, true) or (#packed + 1)
-    h[#h + 1] = string.sub(packed, pos, e1 - 1); h[#h + 1] = string.sub(packed, e1 + 1, e2 - 1)
-    pos = e2 + 1
-    if #h >= 4000 then redis.call('HSET', key, unpack(h)); h = {} end
-  end
-  local nFields = tonumber(ARGV[a + 2])
-  a = a + 3
-  for _ = 1, nFields do
-    h[#h + 1] = ARGV[a]; h[#h + 1] = ARGV[a + 1]
-    a = a + 2
-    if #h >= 4000 then redis.call('HSET', key, unpack(h)); h = {} end
-  end
+  for i = 1, #fields, 4000 do redis.call('HSET', key, unpack(fields, i, math.min(i + 3999, #fields))) end
+  local h = {}
   local clock = tonumber(stored['_hi'] or '-1')
   if chunkClock > clock then clock = chunkClock end
   h[#h + 1] = '_hi'; h[#h + 1] = tostring(clock)
@@ -137,7 +124,6 @@ for k = 2, #KEYS, 2 do
   end
   finishHash(key, index, ttl, h, clock, evc, stored, added, lowest)
   if bulk then redis.call('HDEL', key, '_bulk') end
-  --STAT
 end
 
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
