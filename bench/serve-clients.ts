@@ -52,7 +52,7 @@ const QUERIES: Record<ShapeName, string> = {
 };
 
 /** The API over HTTP; every request's bytes are built before the runs (not on the clock). */
-export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; close(): void } {
+export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; size: (req: Request) => number; close(): void } {
   const pool = new HttpPool('127.0.0.1', port);
   const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` };
   const build = (req: Request): Buffer => {
@@ -68,6 +68,7 @@ export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: 
       return /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? `HTTP ${status}`;
     },
     raw: async (req) => (await pool.post(bytes(req))).body,
+    size: (req) => bytes(req).length,
     close: () => pool.close(),
   };
 }

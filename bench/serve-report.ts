@@ -4,7 +4,7 @@ import type { RunResult, ServeResult, ShapeName, Target } from './serve.js';
 import { round } from './support.js';
 
 const SHAPES: ShapeName[] = ['user', 'user+100items'];
-const TARGET_LABEL: Record<Target, string> = { api: 'API', redis: 'raw HGETALL', script: 'raw read-tiles' };
+const TARGET_LABEL: Record<Target, string> = { api: 'API', redis: 'raw HGETALL', script: 'raw read-tiles', echo: 'echo (floor)' };
 
 const find = (runs: readonly RunResult[], shape: ShapeName, target: Target, load: number | 'saturation'): RunResult | undefined =>
   runs.find((r) => r.shape === shape && r.target === target && r.load === load);
@@ -19,7 +19,9 @@ export function verdictsOf(runs: readonly RunResult[], rates: readonly number[])
   const verdicts: ServeResult['verdicts'] = [];
   const p99Check = (shape: ShapeName, limit: number, label: string) => {
     const r = find(runs, shape, 'api', 500);
-    if (r) verdicts.push({ name: `${label}: API p99 <= ${limit} ms at 500 req/s (${shape})`, ok: r.sustained && r.latency.p99 <= limit, detail: `p99 ${r.latency.p99} ms${r.sustained ? '' : ', rate not sustained'}` });
+    const floor = find(runs, shape, 'echo', 500);
+    const floorText = floor ? `; floor (a bare server answering the same bytes, same client) p50 ${floor.latency.p50} / p99 ${floor.latency.p99} ms` : '';
+    if (r) verdicts.push({ name: `${label}: API p99 <= ${limit} ms at 500 req/s (${shape})`, ok: r.sustained && r.latency.p99 <= limit, detail: `p99 ${r.latency.p99} ms${r.sustained ? '' : ', rate not sustained'}${floorText}` });
   };
   p99Check('user', 3, '(a)');
   p99Check('user+100items', 20, '(b)');

@@ -12,7 +12,9 @@
 // Shapes: (a) 1 user x every user feature; (b) 1 user x every user feature + 100 items x
 // every item feature, in ONE request (two aliased `features` fields: what a ranking service
 // sends per page). Each shape and target runs at fixed rates (open loop, latency from the
-// scheduled send time) and at saturation (closed loop); see load.ts.
+// scheduled send time) and at saturation (closed loop); see load.ts. A fourth target, the echo
+// server (echo-server.ts: a bare node:http process answering the API's own response bytes),
+// is the floor: what the machine and this client add to any server at the same rate.
 import os from 'node:os';
 import type { Redis } from 'ioredis';
 import { writeTiles } from '../api/test-support.js';
@@ -26,6 +28,7 @@ import { FeatureReader } from '../store/reader.js';
 import { createRedis } from '../store/redis-client.js';
 import { commandStats, startApiProcess, withCpu, type CpuPerRequest } from './api-process.js';
 import { fixedRate, saturate, sequential, type Samples, type Send } from './load.js';
+import { startEcho, type EchoServer } from './echo-server.js';
 import { apiClient, hgetallClient, primingRequests, readSize, requestSequence, scriptClient, type ReadSize, type Request, type ShapeName } from './serve-clients.js';
 import { verdictsOf } from './serve-report.js';
 import { round, sleep, summarize, type LatencySummary } from './support.js';
@@ -54,8 +57,8 @@ async function coldLookups(port: number): Promise<number> {
   return [...text.matchAll(/^tessera_api_tile_cache_lookups_total\{[^}]*result="cold"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-/** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls */
-export type Target = 'api' | 'redis' | 'script';
+/** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls, the echo server (the floor) */
+export type Target = 'api' | 'redis' | 'script' | 'echo';
 
 export interface RunResult {
   shape: ShapeName;
@@ -206,10 +209,15 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
       const hgetall = hgetallClient(baseline, keys, sizes, shape);
       const script = scriptClient(baseline, keys, sizes, shape);
       const targets: [Target, Send<Request>][] = [['api', client.send], ['redis', hgetall], ['script', script]];
+      let echo: EchoServer | undefined;
       try {
         // Correctness first: the API answers from Redis, the same values the reader computes.
         const probe = reqs[0] as Request;
-        const body = JSON.parse(await client.raw(probe)) as { data?: Record<string, { id: string; source: string; values: Record<string, unknown> }[]>; errors?: unknown };
+        const answer = await client.raw(probe);
+        // The floor: the same client against a bare server answering the same bytes.
+        echo = await startEcho(answer, client.size(probe));
+        targets.push(['echo', echo.send]);
+        const body = JSON.parse(answer) as { data?: Record<string, { id: string; source: string; values: Record<string, unknown> }[]>; errors?: unknown };
         if (body.errors !== undefined || body.data === undefined) throw new Error(`the API answered ${JSON.stringify(body).slice(0, 300)}`);
         const rows = Object.values(body.data).flat();
         if (rows.length !== 1 + (shape === 'user' ? 0 : probe.items.length) || rows.some((r) => r.source !== 'redis')) throw new Error(`unexpected rows: ${JSON.stringify(rows).slice(0, 300)}`);
@@ -274,6 +282,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
         log(`  API tile cache after ${shape}: ${metrics.split('\n').filter((l) => l.startsWith('tessera_api_tile_cache')).join('; ') || 'no tile cache metrics'}`);
       } finally {
         client.close();
+        await echo?.stop();
       }
     }
   } finally {
