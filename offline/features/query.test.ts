@@ -41,8 +41,9 @@ test('time buckets only when the labels span more than the lookback, and never w
   const wide = query('user', ['user_views_24h'], { minT: T - 30 * DAY, rankedAboveMs: Number.POSITIVE_INFINITY });
   const ingest = query('user', ['user_views_1h', 'x_views_1h_ingest'], { minT: T - 30 * DAY });
   assert.ok(!narrow.includes('_bk') && wide.includes('USING (_eid, _bk)') && !ingest.includes('_bk'));
-  // an event is copied into the buckets of every T within the lookback after it
-  assert.ok(wide.includes(`intDiv(_t + ${DAY + 5 * 60_000}, toInt64(${Math.ceil((DAY + 5 * 60_000) / 4)}))`));
+  // a label is copied into the buckets of every event time within its lookback; an event is in one
+  const B = Math.ceil((DAY + 5 * 60_000) / 4);
+  assert.ok(wide.includes(`intDiv(_T - ${DAY + 5 * 60_000}, toInt64(${B}))`) && wide.includes(`toInt64(intDiv(_t, toInt64(${B}))) AS _bk`));
 });
 
 test('features split into the ranked group and paired groups by lookback class', () => {
@@ -50,8 +51,12 @@ test('features split into the ranked group and paired groups by lookback class',
   const names = groups.map((g) => `${g.kind}: ${g.tiles.map((d) => d.name).filter((n) => n.startsWith('user_')).join(' ')}`);
   assert.ok(names[0]?.startsWith('ranked: user_views_24h'), names[0]);
   assert.ok(names.includes('paired: user_views_10m_tumbling user_events_30m_hop_5m user_views_1h user_distinct_items_1h'), names.join('; '));
-  const text = query('user', ['user_last_5_items', 'user_views_1h']);
+  const text = query('user', ['user_last_5_items', 'user_distinct_items_1h']);
   assert.ok(text.includes('arrayCumSum') && text.includes('ALL INNER JOIN'), 'one ranked and one paired group');
+  // a paired path of counts, sums and averages only is ranked too (its join would meet every event)
+  const counts = featureGroups(['user_last_5_items', 'user_views_1h', 'user_events_30m_hop_5m'].map((n) => registry.get(n) as TileFeature), { sessions: 'bounded', lookup: (n) => registry.get(n) });
+  assert.deepEqual(counts.map((g) => `${g.kind} ${g.tiles.length}`), ['ranked 3']);
+  assert.ok(!query('user', ['user_views_1h']).includes('ALL INNER JOIN'));
   const unbounded = featureGroups([registry.get('user_session_events') as TileFeature], { sessions: 'unbounded', lookup: (n) => registry.get(n) });
   assert.deepEqual(unbounded.map((g) => g.kind), ['paired'], 'unbounded sessions have no window bounds to rank');
 });

@@ -95,33 +95,74 @@ export function arrayColumns(scopes: readonly Scope[]): string[] {
  * blocks the labels fall in; keyed by _eid and, when blocked, _bk<class>.
  */
 export function arraysQuery(source: Sql, labels: Sql, cls: ArrayClass, scopes: readonly Scope[]): Sql {
-  const grouped = scopes.map((s) => sql`arraySort(groupArrayIf((${COL.t}, ${COL.id}, ${COL.uid}, ${join(s.values.items)}), ${s.condition})) AS _g${int64(s.index)}`);
-  const perEntity = sql`SELECT _eid, ${join(grouped)} FROM (${source}) GROUP BY _eid`;
-  const g = (s: Scope): Sql => sql`_g${int64(s.index)}`;
-  const split = (rows: (s: Scope) => Sql): Sql[] => scopes.flatMap((s) => s.values.items.flatMap((_, k) => {
-    const values = sql`arrayMap(_q -> tupleElement(_q, ${int64(k + 4)}), ${rows(s)})`;
+  const { rows: perEntity, element } = sortedScopes(source, scopes);
+  // The used columns of a scope, each computed from the entity's whole sorted values
+  // (dense and rank ids of the whole array are bijections ordered like the values, so a
+  // slice of them counts and ranks as the slice's own would).
+  const split = (s: Scope, values: (k: number) => Sql): Array<{ name: string; expr: Sql; sliced: boolean }> => s.values.items.flatMap((_, k) => {
     const name = `_a${s.index}_${k}`;
     return [
-      ...(s.columns.has(name) ? [sql`${values} AS ${ident(name)}`] : []),
-      ...(s.columns.has(`${name}_d`) ? [sql`arrayEnumerateDense(${values}) AS ${ident(`${name}_d`)}`] : []),
-      ...(s.columns.has(`${name}_r`) ? [sql`${rankIds(values)} AS ${ident(`${name}_r`)}`] : []),
-      ...(s.columns.has(`${name}_s`) ? [sql`${sortedDistinct(values)} AS ${ident(`${name}_s`)}`] : []),
+      ...(s.columns.has(name) ? [{ name, expr: values(k), sliced: true }] : []),
+      ...(s.columns.has(`${name}_d`) ? [{ name: `${name}_d`, expr: sql`arrayEnumerateDense(${values(k)})`, sliced: true }] : []),
+      ...(s.columns.has(`${name}_r`) ? [{ name: `${name}_r`, expr: rankIds(values(k)), sliced: true }] : []),
+      ...(s.columns.has(`${name}_s`) ? [{ name: `${name}_s`, expr: sortedDistinct(values(k)), sliced: false }] : []),
     ];
-  }));
-  if (cls.blockMs === null) return sql`SELECT _eid, ${join(split(g))} FROM (${perEntity})`;
+  });
+  if (cls.blockMs === null) return sql`SELECT _eid, ${join(scopes.flatMap((s) => split(s, (k) => element(s, k)).map((c) => sql`${c.expr} AS ${ident(c.name)}`)))} FROM (${perEntity})`;
 
+  // Blocked: the entity's sorted tuples (strings included) are reduced to their times and
+  // the used columns BEFORE a row is made per block, so the per-block copies are only
+  // those arrays (copying the tuples per block was 40% of a 24-hour class's cost).
   const W = int64(cls.blockMs);
   const bk = blockColumn(cls);
-  const before = (s: Scope, bound: Sql): Sql => sql`arrayCount(_q -> tupleElement(_q, 1) < ${bound}, ${g(s)})`;
+  const times = (s: Scope): Sql => ident(`_a${s.index}_t`);
+  const whole = (name: string): Sql => ident(`${name}_w`);
+  const columns = scopes.map((s) => ({ s, cols: split(s, (k) => element(s, k)) }));
+  const entityColumns = columns.flatMap(({ s, cols }) => [sql`${element(s, -1)} AS ${times(s)}`, ...cols.map((c) => sql`${c.expr} AS ${whole(c.name)}`)]);
+  const entityNames = columns.flatMap(({ s, cols }) => [times(s), ...cols.map((c) => whole(c.name))]);
+  const before = (s: Scope, bound: Sql): Sql => sql`arrayCount(_x -> _x < ${bound}, ${times(s)})`;
   const bases = scopes.map((s) => sql`${before(s, sql`${bk} * ${W} - ${int64(cls.lookbackMs)}`)} AS _a${int64(s.index)}_b`);
-  const blockRows = (s: Scope): Sql => sql`arraySlice(${g(s)}, _a${int64(s.index)}_b + 1, ${before(s, sql`(${bk} + 1) * ${W}`)} - _a${int64(s.index)}_b)`;
+  const sliced = columns.flatMap(({ s, cols }) => cols.map((c) => (c.sliced
+    ? sql`arraySlice(${whole(c.name)}, _a${int64(s.index)}_b + 1, ${before(s, sql`(${bk} + 1) * ${W}`)} - _a${int64(s.index)}_b) AS ${ident(c.name)}`
+    : sql`${whole(c.name)} AS ${ident(c.name)}`)));
   const blocks = sql`SELECT _eid, groupUniqArray(toInt64(intDiv(${T_COL}, ${W}))) AS _bks FROM (${labels}) GROUP BY _eid`;
-  return sql`SELECT _eid, ${bk}, ${join([...scopes.map((s) => sql`_a${int64(s.index)}_b`), ...split(blockRows)])}
+  return sql`SELECT _eid, ${bk}, ${join([...scopes.map((s) => sql`_a${int64(s.index)}_b`), ...sliced])}
   FROM (
-    SELECT _eid, ${bk}, ${join(scopes.map(g))}, ${join(bases)}
-    FROM (SELECT _eid, ${join(scopes.map(g))}, _bks FROM (${perEntity}) ANY INNER JOIN (${blocks}) USING _eid)
+    SELECT _eid, ${bk}, ${join(entityNames)}, ${join(bases)}
+    FROM (SELECT _eid, ${join(entityNames)}, _bks FROM (SELECT _eid, ${join(entityColumns)} FROM (${perEntity})) ANY INNER JOIN (${blocks}) USING _eid)
     ARRAY JOIN _bks AS ${bk}
   )`;
+}
+
+/**
+ * Per entity, each scope's in-scope events sorted by (time, event_id, user_id, values...):
+ * `element(s, k)` is the array of scope s's k-th value (-1: the times). Several scopes
+ * share ONE sort of the entity's events, each then filtered by its condition: (time,
+ * event_id, user_id) is unique within an entity (the source groups by it), so the values
+ * never decide the order and a filtered sorted array is the scope's own sorted array. A
+ * sort per scope sorted the same events once per scope (3 of them in each user class).
+ */
+function sortedScopes(source: Sql, scopes: readonly Scope[]): { rows: Sql; element: (s: Scope, k: number) => Sql } {
+  const head = sql`${COL.t}, ${COL.id}, ${COL.uid}`;
+  if (scopes.length === 1) {
+    const grouped = scopes.map((s) => sql`arraySort(groupArrayIf((${head}, ${join(s.values.items)}), ${s.condition})) AS _g${int64(s.index)}`);
+    return {
+      rows: sql`SELECT _eid, ${join(grouped)} FROM (${source}) GROUP BY _eid`,
+      element: (s, k) => sql`arrayMap(_q -> tupleElement(_q, ${int64(k < 0 ? 1 : k + 4)}), _g${int64(s.index)})`,
+    };
+  }
+  const items = new Numbered(); // tuple elements after the head: conditions and values
+  const cond = scopes.map((s) => items.add(sql`toUInt8(${s.condition})`));
+  const pos = scopes.map((s) => s.values.items.map((v) => items.add(v)));
+  const masks = scopes.map((s, i) => sql`arrayMap(_q -> tupleElement(_q, ${int64((cond[i] as number) + 4)}), _g) AS _k${int64(s.index)}`);
+  const at = (s: Scope): number => scopes.indexOf(s);
+  return {
+    rows: sql`SELECT _eid, _g, ${join(masks)} FROM (SELECT _eid, arraySort(groupArray((${head}, ${join(items.items)}))) AS _g FROM (${source}) GROUP BY _eid)`,
+    element: (s, k) => {
+      const p = k < 0 ? 1 : ((pos[at(s)] as number[])[k] as number) + 4;
+      return sql`arrayFilter((_v, _m) -> _m = 1, arrayMap(_q -> tupleElement(_q, ${int64(p)}), _g), _k${int64(s.index)})`;
+    },
+  };
 }
 
 /** The distinct values of `values`, ascending. */
