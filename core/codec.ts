@@ -83,6 +83,25 @@ export function encodeTileOps(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tile
 }
 
 /**
+ * encodeTileOps straight into the store's wire form (core/ops.ts opsToArgv: per op its
+ * name, field and value), appended to `out`: the online worker sends these strings as
+ * they are, without an op object per field in between. Same ops, same order.
+ */
+export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: string[]): void {
+  if (isEmptyTile(tile)) return;
+  const p = tilePrefix(tileStart, series.tileMs, series.id);
+  out.push('max', `${p}:hi`, String(tile.hi), 'min', `${p}:lo`, String(tile.lo));
+  if (tile.n !== undefined) out.push('incr', `${p}:n`, String(tile.n));
+  if (tile.s !== undefined) out.push('incr', `${p}:s`, tile.s.toString());
+  if (tile.v !== undefined) out.push(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
+  if (tile.d !== undefined) for (const member of [...tile.d].sort()) out.push('setnx', `${p}:d:${member}`, '1');
+  if (tile.k !== undefined) {
+    for (const [member, count] of [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1))) out.push('incr', `${p}:k:${member}`, String(count));
+  }
+  if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
+}
+
+/**
  * Decodes one hash (tile size tileMs) into IRs, adding to `into` (so an entity's hashes
  * of several tile sizes decode into one TileSet; series ids already include the tile size).
  * Needs no registry: series no longer defined decode too, and are simply never read.
