@@ -94,9 +94,10 @@ export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'til
   if (tile.n !== undefined) out.push('incr', `${p}:n`, String(tile.n));
   if (tile.s !== undefined) out.push('incr', `${p}:s`, tile.s.toString());
   if (tile.v !== undefined) out.push(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
-  if (tile.d !== undefined) for (const member of [...tile.d].sort()) out.push('setnx', `${p}:d:${member}`, '1');
+  // (a set or map of one member, the common case in a batch, needs no sorted copy)
+  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push('setnx', `${p}:d:${member}`, '1');
   if (tile.k !== undefined) {
-    for (const [member, count] of [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1))) out.push('incr', `${p}:k:${member}`, String(count));
+    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push('incr', `${p}:k:${member}`, String(count));
   }
   if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
 }

@@ -185,11 +185,8 @@ export function toWireWrite(group: TileGroup, registry: Registry): TileWrite {
 /** Visits a group's tiles in (series id, tile start) order; returns the tile expiries. */
 function encodeGroup(group: TileGroup, registry: Registry, emit: (s: Series, start: number, tile: Tile) => void): Pick<TileWrite, 'tiles' | 'expireAt'> {
   const expiry = new Map<number, number>();
-  // Series ids are distinct: the default sort (UTF-16 code units) is the `<` order.
-  for (const id of [...group.tiles.keys()].sort()) {
-    const s = registry.series.get(id);
-    if (s === undefined) throw new RangeError(`series ${id} is not in the registry`);
-    const tiles = group.tiles.get(id) as Map<number, Tile>;
+  for (const s of seriesInOrder(group, registry)) {
+    const tiles = group.tiles.get(s.id) as Map<number, Tile>;
     const starts = tiles.size === 1 ? tiles.keys() : [...tiles.keys()].sort((a, b) => a - b);
     for (const start of starts) {
       emit(s, start, tiles.get(start) as Tile);
@@ -198,8 +195,24 @@ function encodeGroup(group: TileGroup, registry: Registry, emit: (s: Series, sta
       if (seen === undefined || at > seen) expiry.set(start, at);
     }
   }
-  const tiles = [...expiry].sort((a, b) => a[0] - b[0]).map(([start, expireAt]) => ({ start, expireAt }));
+  const tiles = expiry.size === 1
+    ? [...expiry].map(([start, expireAt]) => ({ start, expireAt }))
+    : [...expiry].sort((a, b) => a[0] - b[0]).map(([start, expireAt]) => ({ start, expireAt }));
   let expireAt = -Infinity;
   for (const t of tiles) if (t.expireAt > expireAt) expireAt = t.expireAt;
   return { tiles, expireAt };
+}
+
+/** Every registry's series sorted by id (ids are distinct: the default sort, UTF-16 code units, is the `<` order). */
+const sortedSeries = new WeakMap<Registry, Series[]>();
+
+/** The series of a group's tiles in id order, without sorting the group's keys per group. */
+function seriesInOrder(group: TileGroup, registry: Registry): Series[] {
+  let all = sortedSeries.get(registry);
+  if (all === undefined) sortedSeries.set(registry, (all = [...registry.series.values()].sort((a, b) => (a.id < b.id ? -1 : 1))));
+  const out: Series[] = [];
+  for (const s of all) if (group.tiles.has(s.id)) out.push(s);
+  if (out.length === group.tiles.size) return out;
+  const unknown = [...group.tiles.keys()].sort().find((id) => !registry.series.has(id));
+  throw new RangeError(`series ${unknown} is not in the registry`);
 }
