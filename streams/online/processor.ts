@@ -150,7 +150,8 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
         continue;
       }
       const event = d.event as ClickEvent;
-      const stored = cache.users.get(event.user_id) as UserMeta;
+      // peek: every user judged here is set again (most recent) once the batch is written
+      const stored = cache.users.peek(event.user_id) as UserMeta;
       if (d.offset <= stored.marker) {
         skipped += 1;
         continue;
@@ -170,7 +171,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       accepted += 1;
       if (maxEventTime === null || event.event_time > maxEventTime) maxEventTime = event.event_time;
       const item = event.item_id;
-      if (hasItemFeatures && item !== undefined && d.offset > (cache.items.get(item) as EntityMeta).marker) {
+      if (hasItemFeatures && item !== undefined && d.offset > (cache.items.peek(item) as EntityMeta).marker) {
         let e = itemEvents.get(item);
         if (e === undefined) itemEvents.set(item, (e = { events: [], newMarker: d.offset }));
         e.events.push(event);
@@ -183,7 +184,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
     // DLQ has the batch's rejects and every item write is confirmed (see the header).
     const itemWrites = entityWrites(preaggregateWire([...itemEvents.values()].flatMap((e) => e.events), itemRegistry), (id) => {
       const e = itemEvents.get(id) as { newMarker: number };
-      return { expected: cache.items.get(id) as EntityMeta, newMarker: e.newMarker };
+      return { expected: cache.items.peek(id) as EntityMeta, newMarker: e.newMarker };
     }, 'item');
     const t0 = performance.now();
     const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
