@@ -16,6 +16,7 @@
 // Fields starting with '_' are the store's own metadata and are ignored here.
 import { isEmptyTile, type Tile } from './aggregators.js';
 import { parseRecentItems, type HashFields, type TileOp } from './ops.js';
+import { keepMostRecent } from './ordering.js';
 import type { Series } from './features/series.js';
 
 /** Bump when the layout above changes; the store puts it in its key names. */
@@ -100,6 +101,25 @@ export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'til
     for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push('incr', `${p}:k:${member}`, String(count));
   }
   if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
+}
+
+/**
+ * What encodeTileOps' ops store into absent fields, as plain sets (core/ops.ts
+ * asSetsOnCleared of them, built without the commutative ops in between): the backfill's
+ * writes, whose fields the same atomic write clears first. Appended to `out`.
+ */
+export function encodeTileSets(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: TileOp[]): void {
+  if (isEmptyTile(tile)) return;
+  const p = tilePrefix(tileStart, series.tileMs, series.id);
+  out.push({ op: 'set', field: `${p}:hi`, value: String(tile.hi) }, { op: 'set', field: `${p}:lo`, value: String(tile.lo) });
+  if (tile.n !== undefined) out.push({ op: 'set', field: `${p}:n`, value: String(tile.n) });
+  if (tile.s !== undefined) out.push({ op: 'set', field: `${p}:s`, value: tile.s.toString() });
+  if (tile.v !== undefined) out.push({ op: 'set', field: `${p}:v`, value: tile.v.toString() });
+  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push({ op: 'set', field: `${p}:d:${member}`, value: '1' });
+  if (tile.k !== undefined) {
+    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push({ op: 'set', field: `${p}:k:${member}`, value: String(count) });
+  }
+  if (tile.l !== undefined) out.push({ op: 'set', field: `${p}:l`, value: JSON.stringify(keepMostRecent(tile.l, series.limit)) });
 }
 
 /**

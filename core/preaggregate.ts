@@ -4,7 +4,7 @@
 // (event-time ms) so the store can set TTLs and evict old tiles.
 import type { ClickEvent } from './event.js';
 import { emptyTile, updateTile, type Tile } from './aggregators.js';
-import { encodeTileOps, encodeTileWire, type TileSet } from './codec.js';
+import { encodeTileOps, encodeTileSets, encodeTileWire, type TileSet } from './codec.js';
 import { entityIdOf, fillSample, type Sample } from './sample.js';
 import { floorTo } from './windows.js';
 import { tileExpireAt } from './features/series.js';
@@ -63,11 +63,17 @@ interface Slot {
   bySeries: (Map<number, Tile> | undefined)[];
 }
 
-/** The whole-catalog plan per registry (registries are immutable once created). */
-const plans = new WeakMap<Registry, KindPlan[]>();
+/**
+ * Plans per registry (registries are immutable once created) and series subset ('' = all):
+ * the backfill aggregates entity by entity with one subset, and used to rebuild it per entity.
+ */
+const plans = new WeakMap<Registry, Map<string, KindPlan[]>>();
 
 function planOf(registry: Registry, only?: ReadonlySet<string>): KindPlan[] {
-  const cached = only === undefined ? plans.get(registry) : undefined;
+  let byKey = plans.get(registry);
+  if (byKey === undefined) plans.set(registry, (byKey = new Map()));
+  const key = only === undefined ? '' : `+${[...only].sort().join(',')}`;
+  const cached = byKey.get(key);
   if (cached !== undefined) return cached;
   const kinds = new Map<Entity, KindPlan>();
   for (const s of registry.series.values()) {
@@ -81,7 +87,9 @@ function planOf(registry: Registry, only?: ReadonlySet<string>): KindPlan[] {
   }
   for (const kind of kinds.values()) kind.hashes.sort((a, b) => a.tileMs - b.tileMs);
   const plan = [...kinds.values()].sort((a, b) => (a.entity < b.entity ? -1 : a.entity > b.entity ? 1 : 0));
-  if (only === undefined) plans.set(registry, plan);
+  // (bounded: a registry has few series subsets in use; a new one past 64 clears the rest)
+  if (byKey.size >= 64) byKey.clear();
+  byKey.set(key, plan);
   return plan;
 }
 
@@ -168,6 +176,13 @@ export function toWrite(group: TileGroup, registry: Registry): TileWrite {
   const expiry = encodeGroup(group, registry, (s, start, tile) => {
     for (const op of encodeTileOps(s, start, tile)) ops.push(op);
   });
+  return { entity: group.entity, entityId: group.entityId, tileMs: group.tileMs, ops, ...expiry };
+}
+
+/** toWrite with each op replaced by the plain set it amounts to on cleared fields (the backfill's writes; core/ops.ts asSetsOnCleared). */
+export function toSetWrite(group: TileGroup, registry: Registry): TileWrite {
+  const ops: TileOp[] = [];
+  const expiry = encodeGroup(group, registry, (s, start, tile) => encodeTileSets(s, start, tile, ops));
   return { entity: group.entity, entityId: group.entityId, tileMs: group.tileMs, ops, ...expiry };
 }
 
