@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { startOnlineWorker } from '../streams/online/worker.js';
 import { createKafka } from '../streams/kafka-client.js';
+import { createRedis } from '../store/redis-client.js';
 import { produceGenerated, waitForGroup } from '../streams/test-support.js';
 import { round } from './support.js';
 
@@ -14,6 +15,21 @@ export interface IngestResult {
   workerPerSec: number;
   ratio: number;
   workerSeconds: number;
+  /** this process's CPU (user + system, every thread) from the worker's start to its stop, per event */
+  workerCpuMicrosPerEvent: number;
+  /** Redis's CPU over the same span, per event */
+  redisCpuMicrosPerEvent: number;
+}
+
+async function redisCpuSeconds(config: Config): Promise<number> {
+  const redis = createRedis(config);
+  try {
+    const info = await redis.info('cpu');
+    const get = (k: string): number => Number(new RegExp(`^${k}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN);
+    return get('used_cpu_user') + get('used_cpu_sys');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function rawConsume(config: Config, total: number): Promise<number> {
@@ -47,6 +63,8 @@ export async function benchIngest(config: Config, prefix: string, events: number
   log(`  ${Math.round(raw)} records/s`);
   log('online worker: consume -> decode -> accept -> tiles -> committed Redis state');
   const groupId = `bench-online-${prefix}`;
+  const redis0 = await redisCpuSeconds(config);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let first = 0;
   // From the first fetched batch: group join time is not ingest throughput, and the first
@@ -58,7 +76,11 @@ export async function benchIngest(config: Config, prefix: string, events: number
     await worker.stop();
   }
   const seconds = (performance.now() - (first || t0)) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const redisCpu = (await redisCpuSeconds(config)) - redis0;
   const rate = events / seconds;
-  log(`  ${Math.round(rate)} events/s (${round(seconds, 1)} s)`);
-  return { events, rawConsumePerSec: Math.round(raw), workerPerSec: Math.round(rate), ratio: round(rate / raw, 3), workerSeconds: round(seconds, 1) };
+  const workerCpu = round((cpu.user + cpu.system) / events, 1);
+  const redisCpuPerEvent = round((redisCpu * 1e6) / events, 1);
+  log(`  ${Math.round(rate)} events/s (${round(seconds, 1)} s); worker CPU ${workerCpu} µs per event, Redis CPU ${redisCpuPerEvent} µs per event`);
+  return { events, rawConsumePerSec: Math.round(raw), workerPerSec: Math.round(rate), ratio: round(rate / raw, 3), workerSeconds: round(seconds, 1), workerCpuMicrosPerEvent: workerCpu, redisCpuMicrosPerEvent: redisCpuPerEvent };
 }

@@ -4,7 +4,7 @@
 // finalize. update and merge are commutative and associative, which is what makes
 // tiles order-independent and lets batches be split or merged freely.
 import type { Sample } from './sample.js';
-import { keepMostRecent, compareCodePoints, compareIntStrings, type RecentItem } from './ordering.js';
+import { keepMostRecent, compareCodePoints, compareIntStrings, compareRecentFirst, type RecentItem } from './ordering.js';
 import type { FeatureValue, TileAggregation, ValueKind } from './features/definition.js';
 
 /** The IR shape a series keeps. Several aggregations share one (see irKindOf). */
@@ -78,10 +78,24 @@ export function updateTile(kind: IrKind, limit: number, tile: Tile, sample: Samp
     }
     case 'last_n': {
       const item: RecentItem = [String(sample.time), sample.eventId, sample.userId, sample.member];
-      tile.l = keepMostRecent([...(tile.l ?? []), item], limit);
+      tile.l = insertRecent(tile.l ?? [], item, limit);
       break;
     }
   }
+}
+
+/**
+ * keepMostRecent([...list, item], limit) for a list that is already its own result (sorted,
+ * at most limit long), in place: the item goes after every entry that sorts before or
+ * equal to it, as the stable sort puts it. No copy and no sort per event.
+ */
+function insertRecent(list: RecentItem[], item: RecentItem, limit: number): RecentItem[] {
+  let at = list.length;
+  while (at > 0 && compareRecentFirst(list[at - 1] as RecentItem, item) > 0) at--;
+  if (at >= limit) return list;
+  list.splice(at, 0, item);
+  if (list.length > limit) list.length = limit;
+  return list;
 }
 
 /** Folds tile `from` into tile `into` (mutates `into`, never `from`). */

@@ -12,8 +12,7 @@ import type { ClickEvent } from './event.js';
 import { isRatio, type Entity, type FeatureDefinition } from './features/definition.js';
 import type { Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
-import { asSetsOnCleared } from './ops.js';
-import { aggregateEvents, toWrite, type TileWrite } from './preaggregate.js';
+import { aggregateEvents, toSetWrite, type TileWrite } from './preaggregate.js';
 import { entityIdOf } from './sample.js';
 import { floorTo } from './windows.js';
 
@@ -231,8 +230,7 @@ function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids:
     if (clock > -Infinity) out.eviction.set(group.tileMs, { clock, evictedUntil });
     // Every field written lies in a tile and series the same write clears first: plain sets.
     if ([...group.tiles.values()].some((t) => t.size > 0)) {
-      const write = toWrite(group, registry);
-      out.tiles.push({ ...write, ops: asSetsOnCleared(write.ops) });
+      out.tiles.push(toSetWrite(group, registry));
     }
   }
   return out;

@@ -16,6 +16,7 @@
 // Fields starting with '_' are the store's own metadata and are ignored here.
 import { isEmptyTile, type Tile } from './aggregators.js';
 import { parseRecentItems, type HashFields, type TileOp } from './ops.js';
+import { keepMostRecent } from './ordering.js';
 import type { Series } from './features/series.js';
 
 /** Bump when the layout above changes; the store puts it in its key names. */
@@ -80,6 +81,45 @@ export function encodeTileOps(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tile
   }
   if (tile.l !== undefined) ops.push({ op: 'topn', field: `${p}:l`, n: series.limit, items: [...tile.l] });
   return ops;
+}
+
+/**
+ * encodeTileOps straight into the store's wire form (core/ops.ts opsToArgv: per op its
+ * name, field and value), appended to `out`: the online worker sends these strings as
+ * they are, without an op object per field in between. Same ops, same order.
+ */
+export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: string[]): void {
+  if (isEmptyTile(tile)) return;
+  const p = tilePrefix(tileStart, series.tileMs, series.id);
+  out.push('max', `${p}:hi`, String(tile.hi), 'min', `${p}:lo`, String(tile.lo));
+  if (tile.n !== undefined) out.push('incr', `${p}:n`, String(tile.n));
+  if (tile.s !== undefined) out.push('incr', `${p}:s`, tile.s.toString());
+  if (tile.v !== undefined) out.push(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
+  // (a set or map of one member, the common case in a batch, needs no sorted copy)
+  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push('setnx', `${p}:d:${member}`, '1');
+  if (tile.k !== undefined) {
+    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push('incr', `${p}:k:${member}`, String(count));
+  }
+  if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
+}
+
+/**
+ * What encodeTileOps' ops store into absent fields, as plain sets (core/ops.ts
+ * asSetsOnCleared of them, built without the commutative ops in between): the backfill's
+ * writes, whose fields the same atomic write clears first. Appended to `out`.
+ */
+export function encodeTileSets(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: TileOp[]): void {
+  if (isEmptyTile(tile)) return;
+  const p = tilePrefix(tileStart, series.tileMs, series.id);
+  out.push({ op: 'set', field: `${p}:hi`, value: String(tile.hi) }, { op: 'set', field: `${p}:lo`, value: String(tile.lo) });
+  if (tile.n !== undefined) out.push({ op: 'set', field: `${p}:n`, value: String(tile.n) });
+  if (tile.s !== undefined) out.push({ op: 'set', field: `${p}:s`, value: tile.s.toString() });
+  if (tile.v !== undefined) out.push({ op: 'set', field: `${p}:v`, value: tile.v.toString() });
+  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push({ op: 'set', field: `${p}:d:${member}`, value: '1' });
+  if (tile.k !== undefined) {
+    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push({ op: 'set', field: `${p}:k:${member}`, value: String(count) });
+  }
+  if (tile.l !== undefined) out.push({ op: 'set', field: `${p}:l`, value: JSON.stringify(keepMostRecent(tile.l, series.limit)) });
 }
 
 /**

@@ -11,8 +11,8 @@ import { decodeEvent, type ClickEvent } from './event.js';
 import type { Entity } from './features/definition.js';
 import { createRegistry, type Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
-import type { TileOp } from './ops.js';
-import { aggregateEvents, preaggregate, toWrite, type TileGroup, type TileWrite } from './preaggregate.js';
+import { argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
+import { aggregateEvents, preaggregate, preaggregateWire, toSetWrite, toWrite, type TileGroup, type TileWrite } from './preaggregate.js';
 import { entityIdOf, selectSample } from './sample.js';
 import { floorTo } from './windows.js';
 import { generateClickstream } from '../fixtures/generator.js';
@@ -107,5 +107,34 @@ test('aggregateEvents with a subset of series (backfill) equals the reference ve
     const events = streamOf(seed, 150, 8, 20);
     const set = new Set(only);
     assert.deepStrictEqual(aggregateEvents(events, registry, set), referenceGroups(events, registry, set));
+  }), { numRuns: 200 });
+});
+
+test('preaggregateWire: the same writes, with the ops in exactly the wire form opsToArgv gives them', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 60 }), (seed, count, users, items) => {
+    const events = streamOf(seed, count, users, items);
+    const expected = referenceGroups(events, registry).map((g) => referenceWrite(g, registry));
+    const wired = preaggregateWire(events, registry);
+    assert.equal(wired.length, expected.length);
+    wired.forEach((w, n) => {
+      const e = expected[n] as TileWrite;
+      assert.deepStrictEqual(w.wire, opsToArgv(e.ops));
+      assert.deepStrictEqual(argvToOps(w.wire ?? []), e.ops);
+      assert.deepStrictEqual(w.ops, e.ops);
+      const { wire: _wire, ops: _ops, ...rest } = w;
+      const { ops: _eops, ...erest } = e;
+      assert.deepStrictEqual(rest, erest);
+    });
+  }), { numRuns: 200 });
+});
+
+test('toSetWrite equals toWrite with asSetsOnCleared ops (the backfill\'s writes)', () => {
+  const ids = [...registry.series.keys()];
+  fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 300 }), fc.subarray(ids, { minLength: 1 }), (seed, count, only) => {
+    const events = streamOf(seed, count, 10, 30);
+    for (const g of aggregateEvents(events, registry, new Set(only))) {
+      const w = toWrite(g, registry);
+      assert.deepStrictEqual(toSetWrite(g, registry), { ...w, ops: asSetsOnCleared(w.ops) });
+    }
   }), { numRuns: 200 });
 });

@@ -53,8 +53,19 @@ function present(event: ClickEvent, field: FilterField): boolean {
 
 /** The sample an event contributes to a series, or undefined when the event does not count. */
 export function selectSample(event: ClickEvent, sel: Selector): Sample | undefined {
-  if (sel.eventTypes !== null && !sel.eventTypes.includes(event.event_type)) return undefined;
-  for (const field of sel.requires) if (!present(event, field)) return undefined;
+  const sample: Sample = { time: 0, eventId: '', userId: '', member: '', scaled: 0n };
+  return fillSample(event, sel, sample, true) ? sample : undefined;
+}
+
+/**
+ * selectSample into a caller's object (the batch pre-aggregation reuses one for every event
+ * and series: a Sample per event and series was a good part of the worker's garbage).
+ * Returns false when the event does not count. `needsMember` false leaves numeric values'
+ * member '' (count, sum, avg, min and max never read it; its decimal string is garbage).
+ */
+export function fillSample(event: ClickEvent, sel: Selector, into: Sample, needsMember: boolean): boolean {
+  if (sel.eventTypes !== null && !sel.eventTypes.includes(event.event_type)) return false;
+  for (const field of sel.requires) if (!present(event, field)) return false;
   const time = timeOf(event, sel.time);
   if (!Number.isSafeInteger(time)) {
     throw new RangeError(`event ${event.event_id}: ${sel.time} time must be integer epoch ms, got ${time}`);
@@ -66,10 +77,15 @@ export function selectSample(event: ClickEvent, sel: Selector): Sample | undefin
       member = String(event[sel.value as 'item_id' | 'category' | 'brand' | 'user_id']);
     } else {
       scaled = scaledValue(event, sel.value);
-      member = scaled.toString();
+      if (needsMember) member = scaled.toString();
     }
   }
-  return { time, eventId: event.event_id, userId: event.user_id, member, scaled };
+  into.time = time;
+  into.eventId = event.event_id;
+  into.userId = event.user_id;
+  into.member = member;
+  into.scaled = scaled;
+  return true;
 }
 
 /**

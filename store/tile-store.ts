@@ -138,11 +138,9 @@ export class TileStore {
       // Redis's work per write grows with its arguments (ops): a chunk also ends at
       // APPLY_CHUNK_ARGS, so the work in flight stays bounded when writes are large.
       for (let args = 0; i < end && args < APPLY_CHUNK_ARGS; i++) {
-        const w = writes[i] as EntityWrite;
-        const argv = [String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs)];
-        const keys = this.scriptArgs(w.entity, w.id, argv, w.tiles);
-        (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(evalSha(SCRIPTS.applyEntity.sha, keys, argv));
-        args += keys.length + argv.length;
+        const command = this.applyCommand(partition, writes[i] as EntityWrite);
+        (pipe as unknown as { sendCommand(c: Command): unknown }).sendCommand(command);
+        args += command.args.length;
       }
       const done = pipe.exec().then((res) => res?.slice(1) ?? null);
       void done.finally(() => this.inFlight.release()).catch(() => undefined); // awaited below, after every chunk is sent
@@ -191,19 +189,29 @@ export class TileStore {
     return String(this.ttlByTileMs.get(`${entity}:${tileMs}`) ?? this.metaTtlMs);
   }
 
-  /** Completes apply-entity's ARGV (in place) and returns its KEYS. */
-  private scriptArgs(entity: Entity, id: string, argv: string[], tiles: readonly TileWrite[]): string[] {
-    const keys = [this.keys.meta(entity, id)];
-    argv.push(this.nextVersion());
+  /**
+   * One apply-entity.lua call (argument layout in its header) as an EVALSHA Command, its
+   * arguments written once into one array: ioredis's script commands copy them three times
+   * (spread, unshift, Array#flat: ~15% of the worker's CPU at a few hundred arguments per
+   * entity write). The tile ops come as built by the writer (TileWrite.wire) when it did.
+   * No NOSCRIPT fallback: apply() loads the script earlier in the same pipeline.
+   */
+  private applyCommand(partition: number, w: EntityWrite): Command {
+    const { entity, id, tiles } = w;
+    const args: string[] = [SCRIPTS.applyEntity.sha, String(1 + 2 * tiles.length), this.keys.meta(entity, id)];
+    for (const t of tiles) args.push(this.keys.tiles(entity, id, t.tileMs), this.keys.tileIndex(entity, id, t.tileMs));
+    args.push(String(partition), w.expected.rawMarker, String(w.newMarker), w.acceptance ? serializeAcceptanceState(w.acceptance) : '', String(this.metaTtlMs), this.nextVersion());
     for (const t of tiles) {
-      keys.push(this.keys.tiles(entity, id, t.tileMs), this.keys.tileIndex(entity, id, t.tileMs));
-      argv.push(this.ttlOf(entity, t.tileMs), String(t.tiles.length));
-      for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
-      argv.push('0');
-      const ops = opsToArgv(t.ops);
-      argv.push(String(ops.length), ...ops);
+      args.push(this.ttlOf(entity, t.tileMs), String(t.tiles.length));
+      for (const tile of t.tiles) args.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
+      args.push('0');
+      const ops = t.wire ?? opsToArgv(t.ops);
+      args.push(String(ops.length));
+      for (let k = 0; k < ops.length; k++) args.push(ops[k] as string);
     }
-    return keys;
+    const command = new Command('evalsha');
+    command.args = args;
+    return command;
   }
 
   /** One replace-entity.lua call (argument layout in its header). */
@@ -233,23 +241,6 @@ export class TileStore {
     }
     void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);
   }
-}
-
-/**
- * EVALSHA as one ioredis Command built from its final argument list. ioredis's script
- * commands copy the arguments three times (spread, unshift, Array#flat: ~15% of the
- * worker's CPU at a few hundred arguments per entity write); this copies them once. No
- * NOSCRIPT fallback: the caller loads the script earlier in the same pipeline.
- */
-function evalSha(sha: string, keys: readonly string[], argv: readonly string[]): Command {
-  const command = new Command('evalsha');
-  const args: string[] = new Array<string>(2 + keys.length + argv.length);
-  args[0] = sha;
-  args[1] = String(keys.length);
-  for (let i = 0; i < keys.length; i++) args[2 + i] = keys[i] as string;
-  for (let i = 0; i < argv.length; i++) args[2 + keys.length + i] = argv[i] as string;
-  command.args = args;
-  return command;
 }
 
 function markerOf(raw: string | null): EntityMeta {

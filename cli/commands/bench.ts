@@ -66,7 +66,7 @@ export function registerBench(program: Command): void {
         if (scenario === 'ingest') {
           const r = await withPrivateStack('ingest', ({ config, prefix }) => benchIngest(config, prefix, opts.events, log));
           results.ingest = r;
-          console.log(`ingest: ${r.events} events; online worker ${r.workerPerSec} events/s vs raw kafkajs consume ${r.rawConsumePerSec} records/s (ratio ${r.ratio})`);
+          console.log(`ingest: ${r.events} events; online worker ${r.workerPerSec} events/s vs raw kafkajs consume ${r.rawConsumePerSec} records/s (ratio ${r.ratio}); worker CPU ${r.workerCpuMicrosPerEvent} µs per event (this process, join to stop), Redis CPU ${r.redisCpuMicrosPerEvent} µs per event`);
         } else if (scenario === 'offline') {
           const r = await withPrivateStack('offline', ({ config, prefix }) => benchOffline(config, prefix, opts.events, log));
           results.offline = r;

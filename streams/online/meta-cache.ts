@@ -25,6 +25,11 @@ export class BoundedMap<K, V> {
     return value;
   }
 
+  /** get without refreshing the entry's recency (for lookups of entries set again soon anyway) */
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
   set(key: K, value: V): void {
     this.map.delete(key);
     this.map.set(key, value);

@@ -18,7 +18,7 @@
 import { admit } from '../../core/acceptance.js';
 import { decodeEvent, makeDlqRecord, type ClickEvent, type DlqRecord, type EventLimits, type RejectReason } from '../../core/event.js';
 import { createRegistry, type Registry } from '../../core/features/registry.js';
-import { preaggregate, type TileWrite } from '../../core/preaggregate.js';
+import { preaggregateWire, type TileWrite } from '../../core/preaggregate.js';
 import type { EntityMeta, EntityWrite, TileStore, UserMeta } from '../../store/tile-store.js';
 import { MetaCache } from './meta-cache.js';
 
@@ -66,6 +66,13 @@ export interface OnlineProcessor {
   /** forget cached state of partitions (after a rebalance or an error) */
   reset(partitions?: number[]): void;
 }
+
+/** Users per apply() call of a batch's user writes, and such calls in flight (writeUsers). */
+const USER_CHUNK = 256;
+const USER_CHUNKS_IN_FLIGHT = 3;
+
+/** A user judged in this batch: the state it started from, its new marker and accepted events. */
+type Working = UserMeta & { newMarker: number; events: ClickEvent[] };
 
 interface Decoded {
   record: RawRecord;
@@ -125,10 +132,10 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
   async function judgeAndWrite(batch: PartitionBatch, cache: MetaCache, decoded: readonly Decoded[], redisMs: number): Promise<BatchOutcome> {
     const { topic, partition } = batch;
     // Judge in offset order; markers in the cache change only after the writes succeed.
-    const working = new Map<string, UserMeta & { newMarker: number }>();
+    const working = new Map<string, Working>();
     const dlqRecords: DlqRecord[] = [];
     const rejected: Partial<Record<RejectReason, number>> = {};
-    const userEvents: ClickEvent[] = [];
+    let accepted = 0;
     const itemEvents = new Map<string, { events: ClickEvent[]; newMarker: number }>();
     let skipped = 0;
     let maxEventTime: number | null = null;
@@ -143,13 +150,14 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
         continue;
       }
       const event = d.event as ClickEvent;
-      const stored = cache.users.get(event.user_id) as UserMeta;
+      // peek: every user judged here is set again (most recent) once the batch is written
+      const stored = cache.users.peek(event.user_id) as UserMeta;
       if (d.offset <= stored.marker) {
         skipped += 1;
         continue;
       }
       let w = working.get(event.user_id);
-      if (w === undefined) working.set(event.user_id, (w = { ...stored, newMarker: d.offset }));
+      if (w === undefined) working.set(event.user_id, (w = { ...stored, newMarker: d.offset, events: [] }));
       w.newMarker = d.offset;
       const verdict = admit(w.acceptance, event, latenessMs);
       if (!verdict.accepted) {
@@ -159,10 +167,11 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
           : `event_id ${JSON.stringify(event.event_id)} already accepted for this user`);
         continue;
       }
-      userEvents.push(event);
+      w.events.push(event);
+      accepted += 1;
       if (maxEventTime === null || event.event_time > maxEventTime) maxEventTime = event.event_time;
       const item = event.item_id;
-      if (hasItemFeatures && item !== undefined && d.offset > (cache.items.get(item) as EntityMeta).marker) {
+      if (hasItemFeatures && item !== undefined && d.offset > (cache.items.peek(item) as EntityMeta).marker) {
         let e = itemEvents.get(item);
         if (e === undefined) itemEvents.set(item, (e = { events: [], newMarker: d.offset }));
         e.events.push(event);
@@ -170,44 +179,63 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       }
     }
 
-    // Overlap: the DLQ send and the item writes go out together, and the users' tiles are
-    // pre-aggregated while both are in flight. The order that exactly-once needs stays: user
-    // writes (whose markers make a replay skip records) are sent only once the DLQ has the
-    // batch's rejects and every item write is confirmed (see the header).
-    const itemWrites = entityWrites(preaggregate([...itemEvents.values()].flatMap((e) => e.events), itemRegistry), (id) => {
+    // The DLQ send and the item writes go out together. The order that exactly-once needs
+    // stays: user writes (whose markers make a replay skip records) are sent only once the
+    // DLQ has the batch's rejects and every item write is confirmed (see the header).
+    const itemWrites = entityWrites(preaggregateWire([...itemEvents.values()].flatMap((e) => e.events), itemRegistry), (id) => {
       const e = itemEvents.get(id) as { newMarker: number };
-      return { expected: cache.items.get(id) as EntityMeta, newMarker: e.newMarker };
+      return { expected: cache.items.peek(id) as EntityMeta, newMarker: e.newMarker };
     }, 'item');
     const t0 = performance.now();
     const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
-    let userWrites: EntityWrite[] = [];
-    let prepared: { error: unknown } | undefined;
-    try {
-      const userTiles = groupById(preaggregate(userEvents, userRegistry));
-      userWrites = [...working].map(([id, w]) => ({
-        entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: userTiles.get(id) ?? [],
-      }));
-    } catch (error) {
-      prepared = { error };
-    }
     // Both settle before any error is thrown: a retry never runs beside this attempt's writes
     // (and no rejection is left unhandled).
     for (const r of await Promise.allSettled(before)) if (r.status === 'rejected') throw r.reason;
-    if (prepared !== undefined) throw prepared.error;
-    await store.apply(partition, userWrites);
+    await writeUsers(partition, working);
     redisMs += performance.now() - t0;
     for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });
-    for (const w of userWrites) cache.users.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker), acceptance: w.acceptance as UserMeta['acceptance'] });
+    for (const [id, w] of working) cache.users.set(id, { marker: w.newMarker, rawMarker: String(w.newMarker), acceptance: w.acceptance });
 
     return {
       records: batch.records.length,
-      accepted: userEvents.length,
+      accepted,
       rejected,
       skipped,
-      entityWrites: itemWrites.length + userWrites.length,
+      entityWrites: itemWrites.length + working.size,
       maxEventTime,
       redisMs,
     };
+  }
+
+  /**
+   * The users' writes, pre-aggregated and sent USER_CHUNK users at a time, a few chunks in
+   * flight: Redis runs one while the next is built. Built all at once, a batch's tiles and
+   * wire strings (tens of MB for a coalesced batch) all outlived many scavenges and were
+   * copied and promoted; a chunk's mostly die young. Every chunk settles before an error
+   * is thrown (a retry never runs beside this attempt's writes).
+   */
+  async function writeUsers(partition: number, working: ReadonlyMap<string, Working>): Promise<void> {
+    const inFlight: Promise<unknown>[] = [];
+    let failure: { error: unknown } | undefined;
+    const ids = [...working.keys()];
+    for (let i = 0; i < ids.length && failure === undefined; i += USER_CHUNK) {
+      try {
+        const chunk = ids.slice(i, i + USER_CHUNK);
+        const events: ClickEvent[] = [];
+        for (const id of chunk) for (const e of (working.get(id) as Working).events) events.push(e);
+        const tiles = groupById(preaggregateWire(events, userRegistry));
+        const writes: EntityWrite[] = chunk.map((id) => {
+          const w = working.get(id) as Working;
+          return { entity: 'user', id, expected: w, newMarker: w.newMarker, acceptance: w.acceptance, tiles: tiles.get(id) ?? [] };
+        });
+        inFlight.push(store.apply(partition, writes).catch((error: unknown) => { failure ??= { error }; }));
+        if (inFlight.length >= USER_CHUNKS_IN_FLIGHT) await inFlight.shift();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure.error;
   }
 
   return {
