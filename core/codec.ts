@@ -64,21 +64,32 @@ export function parseField(field: string): ParsedField | undefined {
   return parsed;
 }
 
+type TileSeries = Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>;
+
+/**
+ * One tile's fields in write order, each with the op that adds it into the hash (ops.ts),
+ * all but the last-N list (topn carries items, not a value): the one field list that
+ * encodeTileOps, encodeTileWire and encodeTileSets put in their forms. A set or map of one
+ * member (the common case in a batch) is not copied to be sorted.
+ */
+function visitTileFields(p: string, series: TileSeries, tile: Tile, emit: (op: 'incr' | 'max' | 'min' | 'setnx', field: string, value: string) => void): void {
+  emit('max', `${p}:hi`, String(tile.hi));
+  emit('min', `${p}:lo`, String(tile.lo));
+  if (tile.n !== undefined) emit('incr', `${p}:n`, String(tile.n));
+  if (tile.s !== undefined) emit('incr', `${p}:s`, tile.s.toString());
+  if (tile.v !== undefined) emit(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
+  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) emit('setnx', `${p}:d:${member}`, '1');
+  if (tile.k !== undefined) {
+    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) emit('incr', `${p}:k:${member}`, String(count));
+  }
+}
+
 /** The ops that add one tile's IR into the hash (commutative; see ops.ts). Empty tiles write nothing. */
-export function encodeTileOps(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile): TileOp[] {
+export function encodeTileOps(series: TileSeries, tileStart: number, tile: Tile): TileOp[] {
   if (isEmptyTile(tile)) return [];
   const p = tilePrefix(tileStart, series.tileMs, series.id);
-  const ops: TileOp[] = [
-    { op: 'max', field: `${p}:hi`, value: String(tile.hi) },
-    { op: 'min', field: `${p}:lo`, value: String(tile.lo) },
-  ];
-  if (tile.n !== undefined) ops.push({ op: 'incr', field: `${p}:n`, by: String(tile.n) });
-  if (tile.s !== undefined) ops.push({ op: 'incr', field: `${p}:s`, by: tile.s.toString() });
-  if (tile.v !== undefined) ops.push({ op: series.ir === 'min' ? 'min' : 'max', field: `${p}:v`, value: tile.v.toString() });
-  for (const member of [...(tile.d ?? [])].sort()) ops.push({ op: 'setnx', field: `${p}:d:${member}`, value: '1' });
-  for (const [member, count] of [...(tile.k ?? [])].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
-    ops.push({ op: 'incr', field: `${p}:k:${member}`, by: String(count) });
-  }
+  const ops: TileOp[] = [];
+  visitTileFields(p, series, tile, (op, field, value) => ops.push(op === 'incr' ? { op, field, by: value } : { op, field, value }));
   if (tile.l !== undefined) ops.push({ op: 'topn', field: `${p}:l`, n: series.limit, items: [...tile.l] });
   return ops;
 }
@@ -88,18 +99,10 @@ export function encodeTileOps(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tile
  * name, field and value), appended to `out`: the online worker sends these strings as
  * they are, without an op object per field in between. Same ops, same order.
  */
-export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: string[]): void {
+export function encodeTileWire(series: TileSeries, tileStart: number, tile: Tile, out: string[]): void {
   if (isEmptyTile(tile)) return;
   const p = tilePrefix(tileStart, series.tileMs, series.id);
-  out.push('max', `${p}:hi`, String(tile.hi), 'min', `${p}:lo`, String(tile.lo));
-  if (tile.n !== undefined) out.push('incr', `${p}:n`, String(tile.n));
-  if (tile.s !== undefined) out.push('incr', `${p}:s`, tile.s.toString());
-  if (tile.v !== undefined) out.push(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
-  // (a set or map of one member, the common case in a batch, needs no sorted copy)
-  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push('setnx', `${p}:d:${member}`, '1');
-  if (tile.k !== undefined) {
-    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push('incr', `${p}:k:${member}`, String(count));
-  }
+  visitTileFields(p, series, tile, (op, field, value) => out.push(op, field, value));
   if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
 }
 
@@ -108,17 +111,10 @@ export function encodeTileWire(series: Pick<Series, 'id' | 'ir' | 'limit' | 'til
  * asSetsOnCleared of them, built without the commutative ops in between): the backfill's
  * writes, whose fields the same atomic write clears first. Appended to `out`.
  */
-export function encodeTileSets(series: Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>, tileStart: number, tile: Tile, out: TileOp[]): void {
+export function encodeTileSets(series: TileSeries, tileStart: number, tile: Tile, out: TileOp[]): void {
   if (isEmptyTile(tile)) return;
   const p = tilePrefix(tileStart, series.tileMs, series.id);
-  out.push({ op: 'set', field: `${p}:hi`, value: String(tile.hi) }, { op: 'set', field: `${p}:lo`, value: String(tile.lo) });
-  if (tile.n !== undefined) out.push({ op: 'set', field: `${p}:n`, value: String(tile.n) });
-  if (tile.s !== undefined) out.push({ op: 'set', field: `${p}:s`, value: tile.s.toString() });
-  if (tile.v !== undefined) out.push({ op: 'set', field: `${p}:v`, value: tile.v.toString() });
-  if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) out.push({ op: 'set', field: `${p}:d:${member}`, value: '1' });
-  if (tile.k !== undefined) {
-    for (const [member, count] of tile.k.size > 1 ? [...tile.k].sort((x, y) => (x[0] < y[0] ? -1 : 1)) : tile.k) out.push({ op: 'set', field: `${p}:k:${member}`, value: String(count) });
-  }
+  visitTileFields(p, series, tile, (_op, field, value) => out.push({ op: 'set', field, value }));
   if (tile.l !== undefined) out.push({ op: 'set', field: `${p}:l`, value: JSON.stringify(keepMostRecent(tile.l, series.limit)) });
 }
 
