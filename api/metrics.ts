@@ -59,6 +59,11 @@ export function createApiMetrics(options: { defaultMetrics?: boolean; tileCache?
       labelNames: ['result'] as const,
       registers: [registry],
     }),
+    idleScavenges: new Counter({
+      name: 'tessera_api_idle_scavenges_total',
+      help: 'Young-generation GCs the API started between requests, with none in flight (TESSERA_API_IDLE_GC_FILL)',
+      registers: [registry],
+    }),
     processes: new Gauge({
       name: 'tessera_api_processes',
       help: 'API processes whose metrics this scrape holds (TESSERA_API_WORKERS; fewer while a worker restarts)',

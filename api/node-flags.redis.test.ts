@@ -48,8 +48,17 @@ test('the production API re-runs itself with its heap flags; SIGTERM stops both 
     assert.ok(cmdline(child).includes('--max-semi-space-size=64'), cmdline(child).join(' '));
     assert.ok(cmdline(child).includes('--no-parallel-scavenge'));
     assert.ok(!cmdline(proc.pid as number).includes('--no-parallel-scavenge'));
+    assert.ok(cmdline(child).includes('--expose-gc'));
     const res = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ query: '{ __typename }' }) });
     assert.deepEqual(await res.json(), { data: { __typename: 'Query' } });
+    // Requests one at a time leave idle gaps: the API scavenges in them (api/idle-scavenge.ts).
+    const idleScavenges = async (): Promise<number> => Number(/^tessera_api_idle_scavenges_total (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ?? -1);
+    const before = await idleScavenges();
+    assert.ok(before >= 0, 'the counter is exported');
+    for (let i = 0; i < 300 && (await idleScavenges()) === before; i++) {
+      await (await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ query: `{ a${i}: __typename }` }) })).text();
+    }
+    assert.ok((await idleScavenges()) > before, 'no idle scavenge after 300 requests one at a time');
     proc.kill('SIGTERM');
     assert.equal(await exited, 0);
     await waitFor('the child to stop', 15_000, () => !isAlive(child));
