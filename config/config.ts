@@ -41,6 +41,7 @@ export const ENV_SCHEMA = {
   TESSERA_API_WORKERS: z.coerce.number().int().min(1).max(64).default(1),
   TESSERA_API_TILE_CACHE_MB: z.coerce.number().int().min(0).max(1_000_000).default(256),
   TESSERA_API_IDLE_GC_FILL: z.coerce.number().min(0).lt(1).default(0.5),
+  TESSERA_API_JIT: z.enum(['0', '1']).default('1'),
   TESSERA_MODE: z.enum(['development', 'production']).default('development'),
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
   TESSERA_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(5 * 60_000),
@@ -69,9 +70,10 @@ export interface Config {
    * tileCache: the API's cache of decoded tiles (store/tile-cache.ts), revalidated against
    * Redis on every read; bounded by entries and approximate MiB (either 0 = off).
    * idleGcFill: scavenge between requests once the young generation is this full
-   * (api/idle-scavenge.ts; 0 = off; needs node --expose-gc)
+   * (api/idle-scavenge.ts; 0 = off; needs node --expose-gc). jit: compiled query
+   * execution (graphql-jit) instead of graphql-js's executor
    */
-  api: { port: number; keys: string; workers: number; tileCache: { maxEntries: number; maxBytes: number }; idleGcFill: number };
+  api: { port: number; keys: string; workers: number; tileCache: { maxEntries: number; maxBytes: number }; idleGcFill: number; jit: boolean };
   /** Prometheus /metrics of the workers (0 = off) */
   metricsPort: number;
   /** interface of the workers' /metrics (127.0.0.1; 0.0.0.0 in containers) */
@@ -112,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.TESSERA_API_PORT, keys: e.TESSERA_API_KEYS, workers: e.TESSERA_API_WORKERS,
       tileCache: { maxEntries: e.TESSERA_API_TILE_CACHE_ENTRIES, maxBytes: e.TESSERA_API_TILE_CACHE_MB * 1024 * 1024 },
       idleGcFill: e.TESSERA_API_IDLE_GC_FILL,
+      jit: e.TESSERA_API_JIT === '1',
     },
     metricsPort: e.TESSERA_METRICS_PORT,
     metricsHost: e.TESSERA_METRICS_HOST,

@@ -8,11 +8,17 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ApiError } from '../errors.js';
 
-function withCode(error: GraphQLError, code: string): GraphQLError {
-  if (typeof error.extensions.code === 'string') return error;
+// `extensions` may be missing: graphql-jit's variable errors are built without it.
+function withCode(error: GraphQLError, code: string, httpStatus?: number): GraphQLError {
+  const http = error.extensions?.http as { status?: number } | undefined;
+  if (typeof error.extensions?.code === 'string' && (httpStatus === undefined || http?.status !== undefined)) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError,
-    extensions: { ...error.extensions, code },
+    extensions: {
+      ...error.extensions,
+      code: typeof error.extensions?.code === 'string' ? error.extensions.code : code,
+      ...(httpStatus !== undefined && http?.status === undefined ? { http: { ...http, status: httpStatus } } : {}),
+    },
   });
 }
 
@@ -20,10 +26,25 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
  * An execution result without `data` is a request error: the executor could not start
  * (operation resolution, variable coercion; graphql-js gives the latter no code). Field
  * errors always come with `data`, so they (and masked unexpected errors) are left alone.
+ * Request errors are a 400 (GraphQL over HTTP); the compiled executor (graphql-jit) does
+ * not say so itself.
  */
 function codeRequestErrors(result: ExecutionResult): ExecutionResult | undefined {
-  if ('data' in result || !result.errors?.some((e) => typeof e.extensions?.code !== 'string')) return undefined;
-  return { ...result, errors: result.errors.map((e) => withCode(e, 'BAD_USER_INPUT')) };
+  if ('data' in result || !result.errors?.some((e) => typeof e.extensions?.code !== 'string' || (e.extensions.http as { status?: number } | undefined)?.status === undefined)) return undefined;
+  return { ...result, errors: result.errors.map((e) => withCode(withScalarReason(e), 'BAD_USER_INPUT', 400)) };
+}
+
+/**
+ * graphql-jit words a variable a custom scalar refused as "...; Expected type DateTime."
+ * and keeps the scalar's own reason (api/scalars.ts: "add a time zone") only as the
+ * original error; graphql-js puts that reason in the message, and so do we.
+ */
+function withScalarReason(error: GraphQLError): GraphQLError {
+  const reason = error.originalError?.message;
+  if (!reason || !/^Variable "\$\w+" got invalid value .*; Expected type \w+\.$/s.test(error.message)) return error;
+  return new GraphQLError(error.message.replace(/Expected type \w+\.$/, reason), {
+    nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions,
+  });
 }
 
 export function useErrorCodes(): Plugin {
