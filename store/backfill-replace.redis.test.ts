@@ -63,17 +63,21 @@ test('a backfill over stored tiles of its range equals one into an empty store, 
   await clean.backfill(events, START, START + 4 * HOUR);
   const expected = await snapshot(clean);
 
-  // The same backfill, then damage inside the range: every count of the user's 1-minute
-  // tiles bumped, a stale field in a stored tile, and a stale tile the backfill writes
-  // nothing for (in the index, as every writer leaves it).
+  // The same backfill, then damage inside the range: every summary (hi, lo, count) of the
+  // user's 1-minute tiles changed and a separate count added to each (as the stream worker
+  // adds to a backfilled tile), a stale field in a stored tile, and a stale tile the
+  // backfill writes nothing for (in the index, as every writer leaves it).
   const dirty = harness();
   await dirty.backfill(events, START, START + 4 * HOUR);
   const user = events[0]?.user_id as string;
   const [minuteKey] = dirty.tileKeys('user', user);
   assert.ok(minuteKey);
-  const fields = Object.keys(await redis.hgetall(minuteKey)).filter((f) => f.endsWith(':n'));
-  assert.ok(fields.length > 5, 'stored counts to damage');
-  for (const f of fields) await redis.hincrby(minuteKey, f, 5);
+  const fields = Object.keys(await redis.hgetall(minuteKey)).filter((f) => f.endsWith(':t'));
+  assert.ok(fields.length > 5, 'stored summaries to damage');
+  for (const f of fields) {
+    await redis.hset(minuteKey, f, `1${await redis.hget(minuteKey, f)}5`);
+    await redis.hset(minuteKey, `${f.slice(0, -2)}:n`, '5');
+  }
   const [tile, series] = (fields[0] as string).split(':') as [string, string];
   await redis.hset(minuteKey, `${tile}:${series}:k:stale`, '3');
   const busy = new Set(events.filter((e) => e.user_id === user).map((e) => Math.floor(e.event_time / 60_000)));

@@ -233,8 +233,11 @@ export class TileStore {
         if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
         fields[2 * i] = op.field;
         fields[2 * i + 1] = op.value;
-        // Without the recompute's clock, the ':hi' fields give it.
-        if (ev === undefined && op.field.endsWith(':hi') && Number(op.value) > clock) clock = Number(op.value);
+        // Without the recompute's clock, the tiles' hi give it (`t` summaries start with it).
+        if (ev === undefined) {
+          const hi = op.field.endsWith(':hi') ? Number(op.value) : op.field.endsWith(':t') ? Number(op.value.slice(0, op.value.indexOf(','))) : -1;
+          if (hi > clock) clock = hi;
+        }
       });
       argv.push(pack(fields));
       argv[clockAt] = String(clock);
