@@ -13,7 +13,7 @@ import { createRegistry, type Registry } from './features/registry.js';
 import { tileExpireAt } from './features/series.js';
 import { applyOps } from './ops.js';
 import { decodeHash, parseField, type TileSet } from './codec.js';
-import { preaggregate } from './preaggregate.js';
+import { aggregateEvents, preaggregate, toSetWrite } from './preaggregate.js';
 import { entityIdOf } from './sample.js';
 import { arbStream, hashKey, runPipeline } from './testkit.js';
 
@@ -191,6 +191,52 @@ test('the stream worker writing on top of backfilled tiles (summary fields and s
     assert.deepEqual(decoded(live(registry, both, back.clocks)), decoded(live(registry, streamed, back.clocks)));
   }), { numRuns: 300 });
   assert.ok(mixed > 0, 'no run had a tile with both a summary and separate fields');
+});
+
+test('recomputeChunk skips the tiles it drops: the same writes and evictions as building every tile, then dropping', () => {
+  let skipped = 0;
+  fc.assert(fc.property(arbStream(shape), fc.nat(), fc.nat(), (arrivals, a, b) => {
+    const { accepted } = runPipeline(registry, arrivals);
+    fc.pre(accepted.length > 0);
+    const series = seriesForFeatures(registry);
+    const whole = alignRange(series, Math.min(...accepted.map((e) => e.event_time)), Math.max(...accepted.map((e) => e.event_time)) + 1);
+    // A range that may cut the events (both ends on hour tiles): out-of-range samples too.
+    const hours = (whole.to - whole.from) / 3600_000;
+    const from = whole.from + (a % hours) * 3600_000;
+    const to = from + (1 + (b % hours)) * 3600_000;
+    for (const w of recomputeChunk(accepted, registry, series, from, to)) {
+      const own = accepted.filter((e) => entityIdOf(e, w.entity) === w.id);
+      const ids = new Set(series.filter((s) => s.entity === w.entity).map((s) => s.id));
+      // The reference: every tile built, then those out of range or dead at the clock dropped.
+      const eviction = new Map<number, { clock: number; evictedUntil: number }>();
+      const tiles = [];
+      for (const group of aggregateEvents(own, registry, ids)) {
+        let clock = -Infinity;
+        for (const byStart of group.tiles.values()) {
+          for (const [start, tile] of byStart) {
+            if (start < from || start >= to) byStart.delete(start);
+            else clock = Math.max(clock, tile.hi);
+          }
+        }
+        let evictedUntil = -1;
+        for (const [id, byStart] of group.tiles) {
+          const s = registry.series.get(id) as NonNullable<ReturnType<typeof registry.series.get>>;
+          for (const start of byStart.keys()) {
+            if (tileExpireAt(s, start) > clock) continue;
+            byStart.delete(start);
+            skipped += 1;
+            evictedUntil = Math.max(evictedUntil, tileExpireAt(s, start));
+          }
+          if (byStart.size === 0) group.tiles.delete(id);
+        }
+        if (clock > -Infinity) eviction.set(group.tileMs, { clock, evictedUntil });
+        if (group.tiles.size > 0) tiles.push(toSetWrite(group, registry));
+      }
+      assert.deepStrictEqual(w.eviction, eviction);
+      assert.deepStrictEqual(w.tiles.filter((t) => t.ops.length > 0), tiles);
+    }
+  }), { numRuns: 300 });
+  assert.ok(skipped > 0, 'no run had a dead tile');
 });
 
 test('ranges widen to whole tiles of the largest tile size', () => {
