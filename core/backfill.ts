@@ -13,7 +13,7 @@ import { isRatio, type Entity, type FeatureDefinition } from './features/definit
 import type { Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
 import { aggregateEvents, toSetWrite, type TileWrite } from './preaggregate.js';
-import { entityIdOf } from './sample.js';
+import { entityIdOf, selectedTime } from './sample.js';
 import { floorTo } from './windows.js';
 
 export class BackfillRangeError extends Error {
@@ -189,8 +189,9 @@ export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry
   for (const entity of entities) {
     const byId = byEntity.get(entity) as Map<string, ClickEvent[]>;
     const clear = clearBy.get(entity) ?? new Map<number, string[]>();
+    const own = series.filter((s) => s.entity === entity);
     for (const id of [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const rec = recomputeEntity(byId.get(id) as ClickEvent[], registry, idsBy.get(entity) as Set<string>, from, to);
+      const rec = recomputeEntity(byId.get(id) as ClickEvent[], registry, idsBy.get(entity) as Set<string>, own, from, to);
       if (rec === undefined) continue;
       // Every tile size the entity has series in gets a write, so stale tiles of series with
       // no events in this chunk are cleared too (and dropped tiles' eviction is recorded).
@@ -203,35 +204,56 @@ export function* recomputeChunk(events: Iterable<ClickEvent>, registry: Registry
   }
 }
 
-/** One entity's tile writes and evictions from its events; undefined when no series takes any of them. */
-function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids: ReadonlySet<string>, from: number, to: number): Pick<EntityRecompute, 'tiles' | 'eviction'> | undefined {
-  const groups = aggregateEvents(events, registry, ids);
-  if (groups.length === 0) return undefined;
-  const out: Pick<EntityRecompute, 'tiles' | 'eviction'> = { tiles: [], eviction: new Map() };
-  for (const group of groups) {
-    let clock = -Infinity;
-    for (const tiles of group.tiles.values()) {
-      for (const [start, tile] of tiles) {
-        if (start < from || start >= to) tiles.delete(start);
-        else if (tile.hi > clock) clock = tile.hi;
-      }
-    }
-    let evictedUntil = -1;
-    for (const [seriesId, tiles] of group.tiles) {
-      const s = registry.series.get(seriesId);
-      if (s === undefined) continue;
-      for (const start of tiles.keys()) {
-        const expireAt = tileExpireAt(s, start);
-        if (expireAt > clock) continue;
-        tiles.delete(start);
-        if (expireAt > evictedUntil) evictedUntil = expireAt;
-      }
-    }
-    if (clock > -Infinity) out.eviction.set(group.tileMs, { clock, evictedUntil });
-    // Every field written lies in a tile and series the same write clears first: plain sets.
-    if ([...group.tiles.values()].some((t) => t.size > 0)) {
-      out.tiles.push(toSetWrite(group, registry));
+/**
+ * Per tile size, the entity's clock in the range: the largest time of a sample some
+ * series of that size takes into a tile starting in [from, to) (a tile's hi is its
+ * largest sample time). Undefined when no series takes any of the events (in the range or
+ * not). Events whose times are both at most the smallest clock so far are skipped
+ * unlooked: walked from the end, as the rows come sorted by time within an entity.
+ */
+function hashClocks(events: readonly ClickEvent[], series: readonly Series[], from: number, to: number): Map<number, number> | undefined {
+  const clocks = new Map<number, number>();
+  const sizes = new Set(series.map((s) => s.tileMs)).size;
+  let taken = false;
+  let floor = -Infinity; // the smallest clock once every tile size has one
+  for (let j = events.length - 1; j >= 0; j--) {
+    const event = events[j] as ClickEvent;
+    if (taken && event.event_time <= floor && event.ingest_time <= floor) continue;
+    for (const s of series) {
+      const time = selectedTime(event, s);
+      if (time === undefined) continue;
+      taken = true;
+      const start = floorTo(time, s.tileMs);
+      if (start < from || start >= to || time <= (clocks.get(s.tileMs) ?? -Infinity)) continue;
+      clocks.set(s.tileMs, time);
+      let low = Infinity;
+      for (const c of clocks.values()) if (c < low) low = c;
+      floor = clocks.size === sizes ? low : -Infinity;
     }
   }
+  return taken ? clocks : undefined;
+}
+
+/**
+ * One entity's tile writes and evictions from its events; undefined when no series takes
+ * any of them. The tiles a write would drop (out of the range, or dead at the entity's
+ * clock) are never built: the clocks come first (hashClocks), and aggregation skips them
+ * (with sparse entities most samples of the short-window series fall in dead tiles).
+ */
+function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids: ReadonlySet<string>, series: readonly Series[], from: number, to: number): Pick<EntityRecompute, 'tiles' | 'eviction'> | undefined {
+  const clocks = hashClocks(events, series, from, to);
+  if (clocks === undefined) return undefined;
+  const evicted = new Map<number, number>();
+  const groups = aggregateEvents(events, registry, ids, (s, start) => {
+    if (start < from || start >= to) return false;
+    const expireAt = tileExpireAt(s, start);
+    if (expireAt > (clocks.get(s.tileMs) as number)) return true;
+    if (expireAt > (evicted.get(s.tileMs) ?? -1)) evicted.set(s.tileMs, expireAt);
+    return false;
+  });
+  const out: Pick<EntityRecompute, 'tiles' | 'eviction'> = { tiles: [], eviction: new Map() };
+  for (const [tileMs, clock] of clocks) out.eviction.set(tileMs, { clock, evictedUntil: evicted.get(tileMs) ?? -1 });
+  // Every field written lies in a tile and series the same write clears first: plain sets.
+  for (const group of groups) out.tiles.push(toSetWrite(group, registry));
   return out;
 }

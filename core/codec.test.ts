@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { emptyTile, mergeTile, updateTile, type IrKind, type Tile } from './aggregators.js';
-import { decodeHash, decodePacked, encodeTileOps, parseField, TileCodecError, tilePrefix, type TileSet } from './codec.js';
+import { decodeHash, decodePacked, encodeTileOps, encodeTileSets, parseField, TileCodecError, tilePrefix, type TileSet } from './codec.js';
 import { applyOps, argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
 import { preaggregate } from './preaggregate.js';
 import { defaultRegistry } from './features/registry.js';
@@ -54,7 +54,8 @@ test('field layout: <tile base36>:<series>:<part>[:<member>]', () => {
     ['item i:1 60000', 'item i:1 300000', 'user u1 60000', 'user u1 300000', 'user u1 600000', 'user u1 3600000']);
   assert.deepStrictEqual(parseField(`${idx}:c90nt:k:a:b`), { tileIndex: BASE / HOUR, seriesId: 'c90nt', part: 'k', member: 'a:b' });
   assert.equal(parseField('_seen'), undefined);
-  for (const bad of ['x', 'a:b', 'a:b:zz', 'a:b:n:extra', 'a:b:d', 'A:b:n', '1.5:b:n']) assert.throws(() => parseField(bad), TileCodecError, bad);
+  assert.deepStrictEqual(parseField(`${idx}:c90nt:t`), { tileIndex: BASE / HOUR, seriesId: 'c90nt', part: 't' });
+  for (const bad of ['x', 'a:b', 'a:b:zz', 'a:b:n:extra', 'a:b:d', 'A:b:n', '1.5:b:n', 'a:b:t:m']) assert.throws(() => parseField(bad), TileCodecError, bad);
   assert.throws(() => tilePrefix(BASE + 1, HOUR, 'abc12'), RangeError);
 });
 
@@ -75,6 +76,24 @@ test('writing a tile into a hash == merging IRs (so any batching gives the same 
     mergeTile(kind, 3, merged, a);
     mergeTile(kind, 3, merged, b);
     const decoded = decodeHash(hash, TILE).get('abc12')?.get(BASE);
+    if (decoded === undefined) assert.ok(merged.hi < merged.lo);
+    else assert.deepStrictEqual(decoded, merged);
+  }), { numRuns: 2000 });
+});
+
+test('backfill sets (hi, lo, n, s as one `t` summary), then the stream worker\'s ops into the same tile == merging IRs', () => {
+  const arbTile = (kind: IrKind) => fc.array(arbSample, { maxLength: 8 }).map((s) => tileFrom(kind, s));
+  fc.assert(fc.property(fc.constantFrom(...KINDS).chain((kind) => fc.tuple(fc.constant(kind), arbTile(kind), arbTile(kind))), ([kind, a, b]) => {
+    const series = seriesOf(kind);
+    const sets: TileOp[] = [];
+    encodeTileSets(series, BASE, a, sets);
+    assert.ok(sets.every((op) => op.op === 'set' && !/:(hi|lo|n|s)$/.test(op.field)));
+    const backfilled = applyOps({}, sets);
+    assert.deepStrictEqual(decodeHash(backfilled, TILE), decodeHash(applyOps({}, encodeTileOps(series, BASE, a)), TILE));
+    const merged = emptyTile(kind);
+    mergeTile(kind, 3, merged, a);
+    mergeTile(kind, 3, merged, b);
+    const decoded = decodeHash(applyOps(backfilled, encodeTileOps(series, BASE, b)), TILE).get('abc12')?.get(BASE);
     if (decoded === undefined) assert.ok(merged.hi < merged.lo);
     else assert.deepStrictEqual(decoded, merged);
   }), { numRuns: 2000 });
@@ -132,7 +151,8 @@ test('applyOps semantics, one op at a time', () => {
 
 test('packed decoding (the read-tiles wire form): what decodeHash gives, metadata aside, and malformed fields refused', () => {
   const hash = { _hi: '9', '1:abc12:hi': '9', '1:abc12:lo': '-3', '1:abc12:n': '007', '1:abc12:s': '-9007199254740993', '1:abc12:d:a:b': '1',
-    '1:abc12:k:😀': '2', 'z:xyz99:hi': '5', 'z:xyz99:lo': '5', 'z:xyz99:l': '[["5","e1","u1","x"]]', '-2:abc12:hi': '1', '-2:abc12:lo': '1', _evc: '4' };
+    '1:abc12:k:😀': '2', 'z:xyz99:hi': '5', 'z:xyz99:lo': '5', 'z:xyz99:l': '[["5","e1","u1","x"]]', '-2:abc12:hi': '1', '-2:abc12:lo': '1', _evc: '4',
+    '2:abc12:t': '20,5', '3:abc12:t': '30,0,2', '4:abc12:t': '40,1,,-5', '5:abc12:t': '50,2,3,7', '5:abc12:hi': '51', '5:abc12:lo': '49', '5:abc12:n': '1', '5:abc12:s': '1' };
   const packed = Object.entries(hash).flat().join('\n');
   const meta: string[] = [];
   const into: TileSet = new Map();
@@ -141,8 +161,14 @@ test('packed decoding (the read-tiles wire form): what decodeHash gives, metadat
   assert.deepStrictEqual(meta, ['_hi=9', '_evc=4']);
   assert.equal(into.get('abc12')?.get(TILE)?.n, 7);
   assert.equal(into.get('abc12')?.get(TILE)?.s, -9007199254740993n);
+  // `t` summaries: hi, hi - lo, then n and s when present; merged with separate fields of the same tile.
+  assert.deepStrictEqual(into.get('abc12')?.get(2 * TILE), { hi: 20, lo: 15 });
+  assert.deepStrictEqual(into.get('abc12')?.get(3 * TILE), { hi: 30, lo: 30, n: 2 });
+  assert.deepStrictEqual(into.get('abc12')?.get(4 * TILE), { hi: 40, lo: 39, s: -5n });
+  assert.deepStrictEqual(into.get('abc12')?.get(5 * TILE), { hi: 51, lo: 48, n: 4, s: 8n });
   assert.equal(decodePacked('', TILE, new Map()), 0);
   for (const bad of ['1:abc12:hi', '1:abc12:hi\n', '1:abc12:hx\n1', '1:abc12:n:m\n1', '1:abc12:d\n1', 'A:abc12:hi\n1', ':abc12:hi\n1', '1abc12hi\n1',
+    '1:abc12:t\n1', '1:abc12:t\n1,-1', '1:abc12:t\n1,,1', '1:abc12:t\n1,0,1,2,3', '1:abc12:t\nx,0', '1:abc12:t\n1,0,1,', '1:abc12:t\n1,0,1.5', '1:abc12:t:m\n1,0',
     '1:abc12:hi\n1\n1:abc12:lo\n1.5', '1:abc12:hi\n9007199254740992\n1:abc12:lo\n1', '1:abc12:hi\n1\n1:abc12:lo\n+1', '1:abc12:hi\n1\n1:abc12:lo\n']) {
     assert.throws(() => decodePacked(bad, TILE, new Map()), TileCodecError, JSON.stringify(bad));
   }

@@ -13,6 +13,13 @@
 //           d:<member>  1 per distinct value           op setnx    distinct
 //           k:<member>  count per value                op incr     top_k
 //           l   JSON [[time, event_id, user_id, value], ...], N most recent  op topn  last_n
+//           t   `<hi>,<hi - lo>[,<n>[,<s>]]` (n, s empty or left out when absent): hi, lo,
+//               n and s of the tile in one field, written only by the backfill (plain
+//               sets into cleared tiles); the online writer keeps adding to the separate
+//               fields of the same tile, so a reader merges both: hi max, lo min, n and s
+//               summed. A backfill stored ~5 fields per event, 2 of them hi and lo and one
+//               n for the 1-minute session tiles that mostly hold one event: Redis's work
+//               is per field (BENCHMARKS.md, "Backfill: one summary field per tile").
 // Fields starting with '_' are the store's own metadata and are ignored here.
 import { isEmptyTile, type Tile } from './aggregators.js';
 import { parseRecentItems, type HashFields, type TileOp } from './ops.js';
@@ -20,13 +27,13 @@ import { keepMostRecent } from './ordering.js';
 import type { Series } from './features/series.js';
 
 /** Bump when the layout above changes; the store puts it in its key names. */
-export const CODEC_VERSION = 1;
+export const CODEC_VERSION = 2;
 
 /** Decoded tiles of one entity: series id -> tile start (ms) -> IR. */
 export type TileSet = Map<string, Map<number, Tile>>;
 
-export type TilePart = 'hi' | 'lo' | 'n' | 's' | 'v' | 'd' | 'k' | 'l';
-const PARTS: ReadonlySet<string> = new Set<TilePart>(['hi', 'lo', 'n', 's', 'v', 'd', 'k', 'l']);
+export type TilePart = 'hi' | 'lo' | 'n' | 's' | 'v' | 'd' | 'k' | 'l' | 't';
+const PARTS: ReadonlySet<string> = new Set<TilePart>(['hi', 'lo', 'n', 's', 'v', 'd', 'k', 'l', 't']);
 
 export class TileCodecError extends Error {
   override name = 'TileCodecError';
@@ -69,14 +76,18 @@ type TileSeries = Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>;
 /**
  * One tile's fields in write order, each with the op that adds it into the hash (ops.ts),
  * all but the last-N list (topn carries items, not a value): the one field list that
- * encodeTileOps, encodeTileWire and encodeTileSets put in their forms. A set or map of one
- * member (the common case in a batch) is not copied to be sorted.
+ * encodeTileOps, encodeTileWire and encodeTileSets put in their forms. With `summary`, hi,
+ * lo, n and s come as the one `t` field (a plain set: only into cleared tiles). A set or
+ * map of one member (the common case in a batch) is not copied to be sorted.
  */
-function visitTileFields(p: string, series: TileSeries, tile: Tile, emit: (op: 'incr' | 'max' | 'min' | 'setnx', field: string, value: string) => void): void {
-  emit('max', `${p}:hi`, String(tile.hi));
-  emit('min', `${p}:lo`, String(tile.lo));
-  if (tile.n !== undefined) emit('incr', `${p}:n`, String(tile.n));
-  if (tile.s !== undefined) emit('incr', `${p}:s`, tile.s.toString());
+function visitTileFields(p: string, series: TileSeries, tile: Tile, summary: boolean, emit: (op: 'incr' | 'max' | 'min' | 'setnx' | 'set', field: string, value: string) => void): void {
+  if (summary) emit('set', `${p}:t`, summaryOf(tile));
+  else {
+    emit('max', `${p}:hi`, String(tile.hi));
+    emit('min', `${p}:lo`, String(tile.lo));
+    if (tile.n !== undefined) emit('incr', `${p}:n`, String(tile.n));
+    if (tile.s !== undefined) emit('incr', `${p}:s`, tile.s.toString());
+  }
   if (tile.v !== undefined) emit(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());
   if (tile.d !== undefined) for (const member of tile.d.size > 1 ? [...tile.d].sort() : tile.d) emit('setnx', `${p}:d:${member}`, '1');
   if (tile.k !== undefined) {
@@ -84,12 +95,19 @@ function visitTileFields(p: string, series: TileSeries, tile: Tile, emit: (op: '
   }
 }
 
+/** The `t` field's value: `<hi>,<hi - lo>[,<n>[,<s>]]`. */
+function summaryOf(tile: Tile): string {
+  const times = `${tile.hi},${tile.hi - tile.lo}`;
+  if (tile.s !== undefined) return `${times},${tile.n ?? ''},${tile.s}`;
+  return tile.n !== undefined ? `${times},${tile.n}` : times;
+}
+
 /** The ops that add one tile's IR into the hash (commutative; see ops.ts). Empty tiles write nothing. */
 export function encodeTileOps(series: TileSeries, tileStart: number, tile: Tile): TileOp[] {
   if (isEmptyTile(tile)) return [];
   const p = tilePrefix(tileStart, series.tileMs, series.id);
   const ops: TileOp[] = [];
-  visitTileFields(p, series, tile, (op, field, value) => ops.push(op === 'incr' ? { op, field, by: value } : { op, field, value }));
+  visitTileFields(p, series, tile, false, (op, field, value) => ops.push(op === 'incr' ? { op, field, by: value } : { op, field, value }));
   if (tile.l !== undefined) ops.push({ op: 'topn', field: `${p}:l`, n: series.limit, items: [...tile.l] });
   return ops;
 }
@@ -102,19 +120,20 @@ export function encodeTileOps(series: TileSeries, tileStart: number, tile: Tile)
 export function encodeTileWire(series: TileSeries, tileStart: number, tile: Tile, out: string[]): void {
   if (isEmptyTile(tile)) return;
   const p = tilePrefix(tileStart, series.tileMs, series.id);
-  visitTileFields(p, series, tile, (op, field, value) => out.push(op, field, value));
+  visitTileFields(p, series, tile, false, (op, field, value) => out.push(op, field, value));
   if (tile.l !== undefined) out.push('topn', `${p}:l`, String(series.limit), JSON.stringify(tile.l));
 }
 
 /**
  * What encodeTileOps' ops store into absent fields, as plain sets (core/ops.ts
- * asSetsOnCleared of them, built without the commutative ops in between): the backfill's
- * writes, whose fields the same atomic write clears first. Appended to `out`.
+ * asSetsOnCleared of them, built without the commutative ops in between), except that hi,
+ * lo, n and s are the one `t` field: the backfill's writes, whose fields the same atomic
+ * write clears first. Decodes to the same tile (tested). Appended to `out`.
  */
 export function encodeTileSets(series: TileSeries, tileStart: number, tile: Tile, out: TileOp[]): void {
   if (isEmptyTile(tile)) return;
   const p = tilePrefix(tileStart, series.tileMs, series.id);
-  visitTileFields(p, series, tile, (_op, field, value) => out.push({ op: 'set', field, value }));
+  visitTileFields(p, series, tile, true, (_op, field, value) => out.push({ op: 'set', field, value }));
   if (tile.l !== undefined) out.push({ op: 'set', field: `${p}:l`, value: JSON.stringify(keepMostRecent(tile.l, series.limit)) });
 }
 
@@ -192,32 +211,56 @@ interface FieldSpan {
 
 const UNDERSCORE = '_'.charCodeAt(0);
 const [COLON, MINUS, DIGIT_0, DIGIT_9, LOWER_A, LOWER_Z] = [':', '-', '0', '9', 'a', 'z'].map((c) => c.charCodeAt(0)) as [number, number, number, number, number, number];
-const PART_CODES = { h: 'h'.charCodeAt(0), i: 'i'.charCodeAt(0), l: 'l'.charCodeAt(0), o: 'o'.charCodeAt(0), n: 'n'.charCodeAt(0), s: 's'.charCodeAt(0), v: 'v'.charCodeAt(0), d: 'd'.charCodeAt(0), k: 'k'.charCodeAt(0) };
+const PART_CODES = { h: 'h'.charCodeAt(0), i: 'i'.charCodeAt(0), l: 'l'.charCodeAt(0), o: 'o'.charCodeAt(0), n: 'n'.charCodeAt(0), s: 's'.charCodeAt(0), v: 'v'.charCodeAt(0), d: 'd'.charCodeAt(0), k: 'k'.charCodeAt(0), t: 't'.charCodeAt(0) };
+const COMMA = ','.charCodeAt(0);
 
 const show = (f: FieldSpan): string => JSON.stringify(f.text.slice(f.start, f.end));
 const malformed = (field: FieldSpan): TileCodecError => new TileCodecError(`malformed tile field ${show(field)}`);
 
-/** Sets the part of `tile` named by the field from `at` on (`hi`, `lo`, `n`, `s`, `v`, `l`, `d:<m>`, `k:<m>`). */
+/**
+ * Adds the part of `tile` named by the field from `at` on (`hi`, `lo`, `n`, `s`, `v`, `l`,
+ * `t`, `d:<m>`, `k:<m>`). hi, lo, n and s merge (max, min, sums): a backfilled tile's `t`
+ * and the online writer's later separate fields are two parts of one tile; a hash holds
+ * each field once, so without `t` this is plain assignment.
+ */
 function decodePart(tile: Tile, field: FieldSpan, at: number, value: FieldSpan): void {
   const { text } = field;
   const length = field.end - at;
   const second = length > 1 ? text.charCodeAt(at + 1) : -1;
   switch (text.charCodeAt(at)) {
-    case PART_CODES.h: if (length === 2 && second === PART_CODES.i) { tile.hi = integer(value, field); return; } break;
+    case PART_CODES.h: if (length === 2 && second === PART_CODES.i) { tile.hi = Math.max(tile.hi, integer(value, field)); return; } break;
     case PART_CODES.l:
-      if (length === 2 && second === PART_CODES.o) { tile.lo = integer(value, field); return; }
+      if (length === 2 && second === PART_CODES.o) { tile.lo = Math.min(tile.lo, integer(value, field)); return; }
       if (length === 1) {
         try { tile.l = parseRecentItems(text.slice(value.start, value.end)); } catch (err) { throw new TileCodecError(`${show(field)}: ${(err as Error).message}`); }
         return;
       }
       break;
-    case PART_CODES.n: if (length === 1) { tile.n = integer(value, field); return; } break;
-    case PART_CODES.s: if (length === 1) { tile.s = bigint(value, field); return; } break;
+    case PART_CODES.n: if (length === 1) { tile.n = (tile.n ?? 0) + integer(value, field); return; } break;
+    case PART_CODES.s: if (length === 1) { tile.s = (tile.s ?? 0n) + bigint(value, field); return; } break;
+    case PART_CODES.t: if (length === 1) { decodeSummary(tile, field, value); return; } break;
     case PART_CODES.v: if (length === 1) { tile.v = bigint(value, field); return; } break;
     case PART_CODES.d: if (second === COLON) { (tile.d ??= new Set()).add(text.slice(at + 2, field.end)); return; } break;
     case PART_CODES.k: if (second === COLON) { (tile.k ??= new Map()).set(text.slice(at + 2, field.end), integer(value, field)); return; } break;
   }
   throw malformed(field);
+}
+
+/** Merges a `t` value (`<hi>,<hi - lo>[,<n>[,<s>]]`, n and s possibly empty) into the tile. */
+function decodeSummary(tile: Tile, field: FieldSpan, value: FieldSpan): void {
+  const { text } = value;
+  const cuts: number[] = [];
+  for (let i = value.start; i < value.end; i++) if (text.charCodeAt(i) === COMMA) cuts.push(i);
+  if (cuts.length < 1 || cuts.length > 3) throw new TileCodecError(`${show(field)}: not a tile summary: ${show(value)}`);
+  const span = (k: number): FieldSpan => ({ text, start: k === 0 ? value.start : (cuts[k - 1] as number) + 1, end: cuts[k] ?? value.end });
+  const hi = integer(span(0), field);
+  const width = integer(span(1), field);
+  if (width < 0) throw new TileCodecError(`${show(field)}: lo after hi: ${show(value)}`);
+  tile.hi = Math.max(tile.hi, hi);
+  tile.lo = Math.min(tile.lo, hi - width);
+  const n = span(2);
+  if (cuts.length >= 2 && n.end > n.start) tile.n = (tile.n ?? 0) + integer(n, field);
+  if (cuts.length === 3) tile.s = (tile.s ?? 0n) + bigint(span(3), field);
 }
 
 /** The tile index (base 36, optional '-') at text[from, to). */

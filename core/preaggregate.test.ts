@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { emptyTile, updateTile, type Tile } from './aggregators.js';
-import { encodeTileOps } from './codec.js';
+import { decodeHash, encodeTileOps } from './codec.js';
 import { decodeEvent, type ClickEvent } from './event.js';
 import type { Entity } from './features/definition.js';
 import { createRegistry, type Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
-import { argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
+import { applyOps, argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
 import { aggregateEvents, preaggregate, preaggregateWire, toSetWrite, toWrite, type TileGroup, type TileWrite } from './preaggregate.js';
 import { entityIdOf, selectSample } from './sample.js';
 import { floorTo } from './windows.js';
@@ -128,13 +128,27 @@ test('preaggregateWire: the same writes, with the ops in exactly the wire form o
   }), { numRuns: 200 });
 });
 
-test('toSetWrite equals toWrite with asSetsOnCleared ops (the backfill\'s writes)', () => {
+test('toSetWrite: the writes of toWrite as plain sets, hi/lo/n/s as one `t` summary per tile, decoding to the same tiles (the backfill\'s writes)', () => {
   const ids = [...registry.series.keys()];
+  const summary = /:t$/;
+  let summaries = 0;
   fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 300 }), fc.subarray(ids, { minLength: 1 }), (seed, count, only) => {
     const events = streamOf(seed, count, 10, 30);
     for (const g of aggregateEvents(events, registry, new Set(only))) {
       const w = toWrite(g, registry);
-      assert.deepStrictEqual(toSetWrite(g, registry), { ...w, ops: asSetsOnCleared(w.ops) });
+      const set = toSetWrite(g, registry);
+      const { ops: _w, ...wRest } = w;
+      const { ops: sOps, ...sRest } = set;
+      assert.deepStrictEqual(sRest, wRest);
+      assert.ok(sOps.every((op) => op.op === 'set'));
+      // Every field but hi, lo, n and s is exactly what asSetsOnCleared stores, in the same order.
+      const scalar = /:(hi|lo|n|s)$/;
+      assert.deepStrictEqual(sOps.filter((op) => !summary.test(op.field)), asSetsOnCleared(w.ops).filter((op) => !scalar.test(op.field)));
+      summaries += sOps.filter((op) => summary.test(op.field)).length;
+      // and the hash decodes to the same tiles as the one the commutative ops build.
+      assert.deepStrictEqual(decodeHash(applyOps({}, sOps), g.tileMs), decodeHash(applyOps({}, w.ops), g.tileMs));
+      assert.deepStrictEqual(decodeHash(applyOps({}, sOps), g.tileMs), g.tiles);
     }
   }), { numRuns: 200 });
+  assert.ok(summaries > 0);
 });

@@ -109,9 +109,10 @@ function seriesFor(h: HashPlan, type: string): number[] {
 
 /**
  * Merges accepted events into one IR per (entity, id, tile size, series, tile). `only`
- * restricts it to some series (backfill of named features).
+ * restricts it to some series (backfill of named features); `keep`, when given, to the
+ * tiles it accepts (the backfill skips tiles it would drop: out of its range, or dead).
  */
-export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry, only?: ReadonlySet<string>): TileGroup[] {
+export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry, only?: ReadonlySet<string>, keep?: (s: Series, tileStart: number) => boolean): TileGroup[] {
   // Per entity kind, its hashes (one per tile size, ascending) and their series. An event
   // looks its entity up once per kind and reaches its groups by index: no key string is
   // built per event and hash, no Sample object per event and series (one is reused), and
@@ -132,6 +133,8 @@ export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry
         for (const i of seriesFor(h, event.event_type)) {
           const s = h.series[i] as Series;
           if (!fillSample(event, s, sample, h.needsMember[i] as boolean)) continue;
+          const start = floorTo(sample.time, s.tileMs);
+          if (keep !== undefined && !keep(s, start)) continue;
           if (slot === undefined) {
             if (slots === undefined) ids.set(entityId, (slots = []));
             slot = slots[k];
@@ -139,7 +142,6 @@ export function aggregateEvents(events: Iterable<ClickEvent>, registry: Registry
           }
           let tiles = slot.bySeries[i];
           if (tiles === undefined) slot.group.tiles.set(s.id, (slot.bySeries[i] = tiles = new Map<number, Tile>()));
-          const start = floorTo(sample.time, s.tileMs);
           let tile = tiles.get(start);
           if (tile === undefined) tiles.set(start, (tile = emptyTile(s.ir)));
           updateTile(s.ir, s.limit, tile, sample);

@@ -57,6 +57,17 @@ export function selectSample(event: ClickEvent, sel: Selector): Sample | undefin
   return fillSample(event, sel, sample, true) ? sample : undefined;
 }
 
+/** The time a sample of `event` has for `sel` (selectSample's), or undefined when the event does not count. */
+export function selectedTime(event: ClickEvent, sel: Selector): number | undefined {
+  if (sel.eventTypes !== null && !sel.eventTypes.includes(event.event_type)) return undefined;
+  for (const field of sel.requires) if (!present(event, field)) return undefined;
+  const time = timeOf(event, sel.time);
+  if (!Number.isSafeInteger(time)) {
+    throw new RangeError(`event ${event.event_id}: ${sel.time} time must be integer epoch ms, got ${time}`);
+  }
+  return time;
+}
+
 /**
  * selectSample into a caller's object (the batch pre-aggregation reuses one for every event
  * and series: a Sample per event and series was a good part of the worker's garbage).
@@ -64,12 +75,8 @@ export function selectSample(event: ClickEvent, sel: Selector): Sample | undefin
  * member '' (count, sum, avg, min and max never read it; its decimal string is garbage).
  */
 export function fillSample(event: ClickEvent, sel: Selector, into: Sample, needsMember: boolean): boolean {
-  if (sel.eventTypes !== null && !sel.eventTypes.includes(event.event_type)) return false;
-  for (const field of sel.requires) if (!present(event, field)) return false;
-  const time = timeOf(event, sel.time);
-  if (!Number.isSafeInteger(time)) {
-    throw new RangeError(`event ${event.event_id}: ${sel.time} time must be integer epoch ms, got ${time}`);
-  }
+  const time = selectedTime(event, sel);
+  if (time === undefined) return false;
   let member = '';
   let scaled = 0n;
   if (sel.value !== null) {

@@ -63,17 +63,21 @@ test('a backfill over stored tiles of its range equals one into an empty store, 
   await clean.backfill(events, START, START + 4 * HOUR);
   const expected = await snapshot(clean);
 
-  // The same backfill, then damage inside the range: every count of the user's 1-minute
-  // tiles bumped, a stale field in a stored tile, and a stale tile the backfill writes
-  // nothing for (in the index, as every writer leaves it).
+  // The same backfill, then damage inside the range: every summary (hi, lo, count) of the
+  // user's 1-minute tiles changed and a separate count added to each (as the stream worker
+  // adds to a backfilled tile), a stale field in a stored tile, and a stale tile the
+  // backfill writes nothing for (in the index, as every writer leaves it).
   const dirty = harness();
   await dirty.backfill(events, START, START + 4 * HOUR);
   const user = events[0]?.user_id as string;
   const [minuteKey] = dirty.tileKeys('user', user);
   assert.ok(minuteKey);
-  const fields = Object.keys(await redis.hgetall(minuteKey)).filter((f) => f.endsWith(':n'));
-  assert.ok(fields.length > 5, 'stored counts to damage');
-  for (const f of fields) await redis.hincrby(minuteKey, f, 5);
+  const fields = Object.keys(await redis.hgetall(minuteKey)).filter((f) => f.endsWith(':t'));
+  assert.ok(fields.length > 5, 'stored summaries to damage');
+  for (const f of fields) {
+    await redis.hset(minuteKey, f, `1${await redis.hget(minuteKey, f)}5`);
+    await redis.hset(minuteKey, `${f.slice(0, -2)}:n`, '5');
+  }
   const [tile, series] = (fields[0] as string).split(':') as [string, string];
   await redis.hset(minuteKey, `${tile}:${series}:k:stale`, '3');
   const busy = new Set(events.filter((e) => e.user_id === user).map((e) => Math.floor(e.event_time / 60_000)));
@@ -123,9 +127,10 @@ test('a backfill leaves tiles outside its range alone', async () => {
   assert.ok(later.length > 0);
 });
 
-test('a backfill write of more fields than a listpack holds is stored whole, and its conversion leaves no field behind', async () => {
+test('a backfill write of more fields (and tiles) than a listpack holds is stored whole, and its conversions leave no field or index member behind', async () => {
   // One busy user over 4 hours: its 1-minute hash gets well over hash-max-listpack-entries
-  // (512) fields in one write, the case replace-entity.lua converts before writing.
+  // (512) fields in one write, and its index over zset-max-listpack-entries (128) tiles,
+  // the cases replace-entity.lua (include/tile-hash.lua) converts before writing.
   const busy = acceptedEvents('bf-replace-big', START, 4 * 3600 - 60, { users: 1, items: 3000, rate: 0.3 });
   const user = busy[0]?.user_id as string;
   const h = harness();
@@ -134,11 +139,14 @@ test('a backfill write of more fields than a listpack holds is stored whole, and
   const [minuteKey] = h.tileKeys('user', user);
   assert.ok(minuteKey);
   assert.equal(await redis.object('ENCODING', minuteKey), 'listpack');
+  assert.equal(await redis.object('ENCODING', `${minuteKey}:x`), 'listpack');
   await h.backfill(busy, START, START + 4 * HOUR);
+  assert.equal(await redis.object('ENCODING', `${minuteKey}:x`), 'skiplist');
   const fields = await redis.hgetall(minuteKey);
   assert.ok(Object.keys(fields).length > 600, `a big hash (${Object.keys(fields).length} fields)`);
   for (const key of [...h.tileKeys('user', user), ...new Set(busy.flatMap((e) => (e.item_id ? h.tileKeys('item', e.item_id) : [])))]) {
     assert.equal(await redis.hexists(key, '_bulk'), 0, `${key} holds no _bulk`);
+    assert.equal((await redis.zrange(`${key}:x`, 0, -1)).filter((m) => m.startsWith('_')).length, 0, `${key}:x holds no conversion member`);
   }
   // The same as a backfill into an empty store: the conversion changes no value.
   const clean = harness();
@@ -149,6 +157,9 @@ test('a backfill write of more fields than a listpack holds is stored whole, and
   const got = strip(fields);
   const differ = [...new Set([...Object.keys(want), ...Object.keys(got)])].filter((f) => want[f] !== got[f]);
   assert.deepEqual(differ.map((f) => `${f}: ${got[f]} vs ${want[f]}`), []);
+  const index = await redis.zrange(`${minuteKey}:x`, 0, -1, 'WITHSCORES');
+  assert.ok(index.length > 2 * 128, `a big index (${index.length / 2} tiles)`);
+  assert.deepEqual(index, await redis.zrange(`${cleanKey as string}:x`, 0, -1, 'WITHSCORES'));
 });
 
 test('a backfill write stores fields and values byte for byte: newlines, quotes, non-ASCII, empty values, 5,000 fields', async () => {

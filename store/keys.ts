@@ -12,7 +12,7 @@ export function escapeId(id: string): string {
 }
 
 export class KeySpace {
-  /** e.g. `ts:t1` — the codec version is part of every tile key, so a new layout never misreads old tiles */
+  /** e.g. `ts:t2` — the codec version is part of every tile key, so a new layout never misreads old tiles */
   readonly base: string;
 
   constructor(readonly prefix: string) {

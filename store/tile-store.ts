@@ -53,6 +53,12 @@ export interface ReplaceWrite {
   clear: { from: number; to: number; series: ReadonlyMap<number, readonly string[]>; eviction?: ReadonlyMap<number, HashEviction> };
 }
 
+/** A ReplaceWrite as replace-entity.lua's keys and arguments (TileStore.encodeReplace). */
+export interface EncodedReplace {
+  keys: string[];
+  argv: (string | Buffer)[];
+}
+
 /** One atomic write of one entity: its tile hashes plus the new marker (and user state). */
 export interface EntityWrite {
   entity: Entity;
@@ -63,7 +69,6 @@ export interface EntityWrite {
   tiles: TileWrite[];
 }
 
-type Pipeline = ReturnType<Redis['pipeline']>;
 
 export class TileStore {
   readonly keys: KeySpace;
@@ -174,9 +179,14 @@ export class TileStore {
    * fields in the cleared tiles and series.
    */
   async replace(writes: readonly ReplaceWrite[]): Promise<void> {
+    await this.replaceEncoded(writes.map((w) => this.encodeReplace(w)));
+  }
+
+  /** replace() of writes encoded by encodeReplace, in one pipeline. */
+  async replaceEncoded(writes: readonly EncodedReplace[]): Promise<void> {
     if (writes.length === 0) return;
     const pipe = this.redis.pipeline();
-    for (const w of writes) this.queueReplace(pipe, w);
+    for (const w of writes) void callScript(pipe, SCRIPTS.replaceEntity, w.keys, w.argv);
     const res = (await pipe.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
   }
@@ -214,8 +224,13 @@ export class TileStore {
     return command;
   }
 
-  /** One replace-entity.lua call (argument layout in its header). */
-  private queueReplace(pipe: Pipeline, w: ReplaceWrite): void {
+  /**
+   * One replace-entity.lua call (argument layout in its header), to send with
+   * replaceEncoded: the backfill encodes each entity's write as soon as it is recomputed,
+   * so its ops and field strings die young instead of waiting (and being promoted, then
+   * collected from the old generation) for the pipeline they go in.
+   */
+  encodeReplace(w: ReplaceWrite): EncodedReplace {
     const keys = [this.keys.meta(w.entity, w.id)];
     const argv: (string | Buffer)[] = [String(this.metaTtlMs), this.nextVersion()];
     for (const t of w.tiles) {
@@ -233,13 +248,16 @@ export class TileStore {
         if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
         fields[2 * i] = op.field;
         fields[2 * i + 1] = op.value;
-        // Without the recompute's clock, the ':hi' fields give it.
-        if (ev === undefined && op.field.endsWith(':hi') && Number(op.value) > clock) clock = Number(op.value);
+        // Without the recompute's clock, the tiles' hi give it (`t` summaries start with it).
+        if (ev === undefined) {
+          const hi = op.field.endsWith(':hi') ? Number(op.value) : op.field.endsWith(':t') ? Number(op.value.slice(0, op.value.indexOf(','))) : -1;
+          if (hi > clock) clock = hi;
+        }
       });
       argv.push(pack(fields));
       argv[clockAt] = String(clock);
     }
-    void callScript(pipe, SCRIPTS.replaceEntity, keys, argv);
+    return { keys, argv };
   }
 }
 

@@ -19,7 +19,7 @@ import type { ClickEvent } from '../../core/event.js';
 import { ENTITIES, type Entity } from '../../core/features/definition.js';
 import type { Registry } from '../../core/features/registry.js';
 import type { Series } from '../../core/features/series.js';
-import { TileStore, type ReplaceWrite } from '../../store/tile-store.js';
+import { TileStore, type EncodedReplace } from '../../store/tile-store.js';
 import { eventColumns, readEvents, type EventColumns } from '../events-binary.js';
 import { EVENTS_BY_ITEM_TABLE, EVENTS_TABLE, utcDay } from '../events-table.js';
 import { idsIn, planKeyChunks } from '../key-chunks.js';
@@ -137,13 +137,13 @@ const PIPELINES_IN_FLIGHT = 2;
 const FIELDS_PER_PIPELINE = 50_000;
 
 /** Replace writes sent in pipelines, at most `depth` in flight (errors surface from a later send or settled). */
-function pipelinedWrites(store: TileStore, depth: number): { send(writes: ReplaceWrite[]): Promise<void>; settled(): Promise<void> } {
+function pipelinedWrites(store: TileStore, depth: number): { send(writes: EncodedReplace[]): Promise<void>; settled(): Promise<void> } {
   const inFlight: Promise<void>[] = [];
   return {
     async send(writes) {
       if (writes.length === 0) return;
       while (inFlight.length >= depth) await inFlight.shift();
-      const p = store.replace(writes);
+      const p = store.replaceEncoded(writes);
       p.catch(() => undefined); // awaited (and thrown) later
       inFlight.push(p);
     },
@@ -196,11 +196,12 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
   // A chunk is reported (its resume point saved) once its writes are acknowledged, in
   // chunk order, without waiting for that here: the next chunk is recomputed meanwhile.
   let reported: Promise<void> = Promise.resolve();
-  let pending: ReplaceWrite[] = [];
+  let pending: EncodedReplace[] = [];
   let fields = 0;
   const write = async (batch: readonly ClickEvent[], chunk: PlannedChunk): Promise<void> => {
     for (const w of recomputeChunk(batch, deps.registry, chunk.series, range.from, range.to)) {
-      pending.push({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } });
+      // Encoded at once: the write's ops die young (TileStore.encodeReplace).
+      pending.push(store.encodeReplace({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } }));
       entityWrites += 1;
       for (const t of w.tiles) fields += t.ops.length;
       if (pending.length >= perPipeline || fields >= FIELDS_PER_PIPELINE) await flush();

@@ -48,8 +48,21 @@ end
 -- its TTL here, right after the ZADD: a later error in the same call (Redis keeps a failed
 -- script's earlier writes) must not leave it without one, and a retry adds no member.
 -- Returns how many members are new and the smallest expiry given (math.huge: none).
+--
+-- Why `_skiplist`: a small index is a listpack, where ZADD finds each member by a linear
+-- scan (and each position by parsing scores), so adding n members into one costs ~n^2/2
+-- until Redis converts it at zset-max-listpack-entries: 128 ascending tiles into a fresh
+-- index took 316 us, 47 us into a skiplist (BENCHMARKS.md, "Backfill: one summary field
+-- per tile"). A member longer than zset-max-listpack-value converts the index at once, so
+-- an add that leaves it above the listpack limit anyway converts first and removes that
+-- member at once (memory as before; a left-over one, after an error, is not base 36 and
+-- has score 0: the next sweep removes it). Only large adds (backfill writes) look.
+local ZSET_LISTPACK_ENTRIES = 128
+local SKIPLIST_MEMBER = '_skiplist' .. string.rep('_', 1024)
 local function addTiles(index, ttl, first, nTiles)
   local z, added, lowest = {}, 0, math.huge
+  local convert = nTiles > ZSET_LISTPACK_ENTRIES or (nTiles >= 32 and redis.call('ZCARD', index) + nTiles > ZSET_LISTPACK_ENTRIES)
+  if convert then redis.call('ZADD', index, 0, SKIPLIST_MEMBER) end
   for i = first, first + 2 * nTiles - 2, 2 do
     local score = tonumber(ARGV[i + 1])
     if score < lowest then lowest = score end
@@ -57,6 +70,7 @@ local function addTiles(index, ttl, first, nTiles)
     if #z >= 1000 then added = added + redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
   if #z > 0 then added = added + redis.call('ZADD', index, 'GT', unpack(z)) end
+  if convert then redis.call('ZREM', index, SKIPLIST_MEMBER) end
   if added > 0 then redis.call('PEXPIRE', index, ttl) end
   return added, lowest
 end
