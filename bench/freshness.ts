@@ -2,6 +2,7 @@
 // events are produced every 50 ms and the read function is polled until the probe is
 // visible in `user_last_5_items`. Reported next to the same-run baseline: the raw Kafka
 // produce -> consume latency of the same probes (a plain consumer in another group).
+import type { OnlineMetrics } from '../streams/online/metrics.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
@@ -81,8 +82,23 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
       await sleep(Math.max(0, 50 - (performance.now() - t0)));
     }
     await sleep(500); // late raw-consumer arrivals
+    log(`  worker: ${await batchStats(worker.metrics)}`);
   } finally {
     for (const step of cleanup) await step().catch(() => undefined);
   }
   return { rate, seconds, featureVisibleMs: summarize(visibleMs), rawKafkaMs: summarize(rawMs) };
+}
+
+/** Where a batch's time went (the worker's own histograms): what freshness is made of. */
+async function batchStats(m: OnlineMetrics): Promise<string> {
+  const sumCount = async (h: OnlineMetrics['batchSeconds']): Promise<[number, number]> => {
+    const { values } = await h.get();
+    const pick = (suffix: string): number => values.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+    return [pick('_sum'), pick('_count')];
+  };
+  const [batchS, batches] = await sumCount(m.batchSeconds);
+  const [redisS] = await sumCount(m.redisSeconds);
+  const [records] = await sumCount(m.batchSize);
+  const per = (x: number): string => (batches > 0 ? (x / batches).toFixed(1) : 'NaN');
+  return `${batches} batches, ${per(records)} records, ${per(batchS * 1000)} ms each (Redis ${per(redisS * 1000)} ms)`;
 }
