@@ -49,6 +49,8 @@ export interface ServeOptions {
   eventsPerSec?: number;
   /** API processes behind the port (TESSERA_API_WORKERS; default 1) */
   apiWorkers?: number;
+  /** which shapes to run (default both) */
+  shapes?: ShapeName[];
 }
 
 /** The API's tile-cache lookups that found an entity uncached, summed over its processes. */
@@ -112,7 +114,7 @@ export interface ServeResult {
 }
 
 const BENCH_KEY = 'bench-serve-read-key';
-const SHAPES: ShapeName[] = ['user', 'user+100items'];
+export const SHAPES: readonly ShapeName[] = ['user', 'user+100items'];
 
 // ---------------------------------------------------------------- data
 
@@ -204,7 +206,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
   const stats = { hgetall: { calls: 0, usec: 0 }, evalsha: { calls: 0, usec: 0 } };
   try {
     const reader = new FeatureReader(baseline, prefix, registry);
-    for (const shape of SHAPES) {
+    for (const shape of options.shapes ?? SHAPES) {
       const client = apiClient(BENCH_KEY, api.port, shape, reqs, userNames, itemNames);
       const hgetall = hgetallClient(baseline, keys, sizes, shape);
       const script = scriptClient(baseline, keys, sizes, shape);

@@ -7,7 +7,7 @@ import { benchFreshness } from '../../bench/freshness.js';
 import { benchIngest } from '../../bench/ingest.js';
 import { benchOffline, formatOffline } from '../../bench/offline.js';
 import { benchJobs } from '../../bench/jobs.js';
-import { benchServe, formatServe } from '../../bench/serve.js';
+import { benchServe, formatServe, SHAPES, type ShapeName } from '../../bench/serve.js';
 import { machine } from '../../bench/support.js';
 import { loadConfig } from '../../config/config.js';
 import { up } from '../../stack/stack.js';
@@ -23,6 +23,7 @@ interface BenchOptions {
   rate: number;
   seconds: number;
   serveSeconds: number;
+  serveShapes: string;
   apiWorkers: number;
   jobEvents: number;
   labels: number;
@@ -50,6 +51,7 @@ export function registerBench(program: Command): void {
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
+    .option('--serve-shapes <list>', 'serve: shapes to run, comma-separated: user (a), user+100items (b)', 'user,user+100items')
     .option('--api-workers <n>', 'serve: API processes (tessera run --api --api-workers)', (v) => Number(v), 1)
     .option('--job-events <n>', 'jobs: events to backfill', (v) => Number(v), 10_000_000)
     .option('--labels <n>', 'jobs: training labels per entity kind (0: backfill only)', (v) => Number(v), 1_000_000)
@@ -72,7 +74,7 @@ export function registerBench(program: Command): void {
           results.offline = r;
           console.log(formatOffline(r));
         } else if (scenario === 'serve') {
-          const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds, apiWorkers: opts.apiWorkers }, log));
+          const r = await withPrivateStack('serve', ({ config, prefix }) => benchServe(config, prefix, { seconds: opts.serveSeconds, apiWorkers: opts.apiWorkers, shapes: parseShapes(opts.serveShapes) }, log));
           results.serve = r;
           console.log(formatServe(r));
         } else if (scenario === 'jobs') {
@@ -90,4 +92,11 @@ export function registerBench(program: Command): void {
       }
       if (opts.json) fs.writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
     });
+}
+
+function parseShapes(list: string): ShapeName[] {
+  const shapes = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = shapes.filter((s) => !(SHAPES as readonly string[]).includes(s));
+  if (bad.length > 0 || shapes.length === 0) throw new Error(`--serve-shapes: expected some of ${SHAPES.join(', ')}, got ${JSON.stringify(list)}`);
+  return shapes as ShapeName[];
 }
