@@ -19,7 +19,7 @@ import { clusterWorkerMetrics } from './cluster.js';
 import { checkProductionKeys, DEVELOPMENT_KEYS, parseApiKeys, type KeyRing } from './auth.js';
 import type { ApiContext } from './context.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
-import { exposedGc, scavengeWhenIdle, type IdleScavenger } from './idle-scavenge.js';
+import { exposedGc, scavengeWhenIdle } from './idle-scavenge.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { createApiRedis, ensureRedisReady, redisProblem, watchRedis } from './online.js';
 import { useAuth } from './plugins/use-auth.js';
@@ -163,10 +163,9 @@ export function createApi(options: CreateApiOptions): Api {
   const server = createServer(yoga);
   server.requestTimeout = limits.requestTimeoutMs + 5_000;
   server.headersTimeout = 10_000;
-  const gc = exposedGc();
-  let idle: IdleScavenger | undefined;
-  if (config.api.idleGcFill > 0 && gc !== undefined) idle = scavengeWhenIdle(server, { fill: config.api.idleGcFill, gc, onScavenge: () => metrics.idleScavenges.inc() });
-  else if (config.api.idleGcFill > 0 && !development) log.info('idle scavenges off: node runs without --expose-gc (TESSERA_API_NODE_FLAGS)');
+  const gc = config.api.idleGcFill > 0 ? exposedGc() : undefined;
+  const idle = gc && scavengeWhenIdle(server, { fill: config.api.idleGcFill, gc, onScavenge: () => metrics.idleScavenges.inc() });
+  if (config.api.idleGcFill > 0 && !gc && !development) log.info('idle scavenges off: node runs without --expose-gc (TESSERA_API_NODE_FLAGS)');
 
   return {
     yoga, server, metrics, registry, limits,

@@ -2,12 +2,12 @@
 // events are produced every 50 ms and the read function is polled until the probe is
 // visible in `user_last_5_items`. Reported next to the same-run baseline: the raw Kafka
 // produce -> consume latency of the same probes (a plain consumer in another group).
-import type { OnlineMetrics } from '../streams/online/metrics.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
 import { pumpGenerated } from '../fixtures/pump.js';
 import { createKafka, createProducer } from '../streams/kafka-client.js';
+import type { OnlineMetrics } from '../streams/online/metrics.js';
 import { startOnlineWorker } from '../streams/online/worker.js';
 import { openEventProducer } from '../streams/producer.js';
 import { FeatureReader } from '../store/reader.js';

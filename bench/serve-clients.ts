@@ -11,6 +11,7 @@ import { buildPost, HttpPool } from './http-post.js';
 import type { Send } from './load.js';
 
 export type ShapeName = 'user' | 'user+100items';
+export const SHAPES: readonly ShapeName[] = ['user', 'user+100items'];
 export const ITEMS_PER_REQUEST = 100;
 
 /** One request: a user and, for the ranking shape, the candidate items. */

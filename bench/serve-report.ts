@@ -1,9 +1,9 @@
 // The serve benchmark's verdicts (issue targets) and its plain-text report.
 import os from 'node:os';
 import type { RunResult, ServeResult, ShapeName, Target } from './serve.js';
+import { SHAPES } from './serve-clients.js';
 import { round } from './support.js';
 
-const SHAPES: ShapeName[] = ['user', 'user+100items'];
 const TARGET_LABEL: Record<Target, string> = { api: 'API', redis: 'raw HGETALL', script: 'raw read-tiles', echo: 'echo (floor)' };
 
 const find = (runs: readonly RunResult[], shape: ShapeName, target: Target, load: number | 'saturation'): RunResult | undefined =>

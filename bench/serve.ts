@@ -29,12 +29,12 @@ import { createRedis } from '../store/redis-client.js';
 import { commandStats, startApiProcess, withCpu, type CpuPerRequest } from './api-process.js';
 import { fixedRate, saturate, sequential, type Samples, type Send } from './load.js';
 import { startEcho, type EchoServer } from './echo-server.js';
-import { apiClient, hgetallClient, primingRequests, readSize, requestSequence, scriptClient, type ReadSize, type Request, type ShapeName } from './serve-clients.js';
+import { apiClient, hgetallClient, primingRequests, readSize, requestSequence, scriptClient, SHAPES, type ReadSize, type Request, type ShapeName } from './serve-clients.js';
 import { verdictsOf } from './serve-report.js';
 import { round, sleep, summarize, type LatencySummary } from './support.js';
 
 export { formatServe } from './serve-report.js';
-export type { ShapeName } from './serve-clients.js';
+export { SHAPES, type ShapeName } from './serve-clients.js';
 
 export interface ServeOptions {
   /** seconds of each fixed-rate and saturation run (default 5) */
@@ -114,7 +114,6 @@ export interface ServeResult {
 }
 
 const BENCH_KEY = 'bench-serve-read-key';
-export const SHAPES: readonly ShapeName[] = ['user', 'user+100items'];
 
 // ---------------------------------------------------------------- data
 

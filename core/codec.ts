@@ -95,6 +95,16 @@ function visitTileFields(p: string, series: TileSeries, tile: Tile, summary: boo
   }
 }
 
+/**
+ * The tile's hi carried by one field of encodeTileSets' output (`hi`, or the `t` summary,
+ * which starts with it); undefined for the other fields.
+ */
+export function hiOfSetField(field: string, value: string): number | undefined {
+  if (field.endsWith(':hi')) return Number(value);
+  if (field.endsWith(':t')) return Number(value.slice(0, value.indexOf(',')));
+  return undefined;
+}
+
 /** The `t` field's value: `<hi>,<hi - lo>[,<n>[,<s>]]`. */
 function summaryOf(tile: Tile): string {
   const times = `${tile.hi},${tile.hi - tile.lo}`;

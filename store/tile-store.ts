@@ -7,6 +7,7 @@ import { Command, type Redis } from 'ioredis';
 import { pack } from 'msgpackr';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
 import type { HashEviction } from '../core/backfill.js';
+import { hiOfSetField } from '../core/codec.js';
 import type { Entity } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
 import { opsToArgv } from '../core/ops.js';
@@ -250,8 +251,8 @@ export class TileStore {
         fields[2 * i + 1] = op.value;
         // Without the recompute's clock, the tiles' hi give it (`t` summaries start with it).
         if (ev === undefined) {
-          const hi = op.field.endsWith(':hi') ? Number(op.value) : op.field.endsWith(':t') ? Number(op.value.slice(0, op.value.indexOf(','))) : -1;
-          if (hi > clock) clock = hi;
+          const hi = hiOfSetField(op.field, op.value);
+          if (hi !== undefined && hi > clock) clock = hi;
         }
       });
       argv.push(pack(fields));

@@ -8,17 +8,19 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { ApiError } from '../errors.js';
 
-// `extensions` may be missing: graphql-jit's variable errors are built without it.
-function withCode(error: GraphQLError, code: string, httpStatus?: number): GraphQLError {
+/**
+ * The error with extensions.code (kept when it has one), with http.status when one is
+ * given and it has none, and with `message`; the same object when nothing changes.
+ * `extensions` may be missing: graphql-jit's variable errors are built without it.
+ */
+function withCode(error: GraphQLError, code: string, httpStatus?: number, message = error.message): GraphQLError {
   const http = error.extensions?.http as { status?: number } | undefined;
-  if (typeof error.extensions?.code === 'string' && (httpStatus === undefined || http?.status !== undefined)) return error;
-  return new GraphQLError(error.message, {
+  const hasCode = typeof error.extensions?.code === 'string';
+  const addStatus = httpStatus !== undefined && http?.status === undefined;
+  if (hasCode && !addStatus && message === error.message) return error;
+  return new GraphQLError(message, {
     nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError,
-    extensions: {
-      ...error.extensions,
-      code: typeof error.extensions?.code === 'string' ? error.extensions.code : code,
-      ...(httpStatus !== undefined && http?.status === undefined ? { http: { ...http, status: httpStatus } } : {}),
-    },
+    extensions: { ...error.extensions, code: hasCode ? error.extensions.code : code, ...(addStatus ? { http: { ...http, status: httpStatus } } : {}) },
   });
 }
 
@@ -30,8 +32,10 @@ function withCode(error: GraphQLError, code: string, httpStatus?: number): Graph
  * not say so itself.
  */
 function codeRequestErrors(result: ExecutionResult): ExecutionResult | undefined {
-  if ('data' in result || !result.errors?.some((e) => typeof e.extensions?.code !== 'string' || (e.extensions.http as { status?: number } | undefined)?.status === undefined)) return undefined;
-  return { ...result, errors: result.errors.map((e) => withCode(withScalarReason(e), 'BAD_USER_INPUT', 400)) };
+  const before = result.errors;
+  if ('data' in result || before === undefined) return undefined;
+  const errors = before.map((e) => withCode(e, 'BAD_USER_INPUT', 400, withScalarReason(e)));
+  return errors.some((e, i) => e !== before[i]) ? { ...result, errors } : undefined;
 }
 
 /**
@@ -39,12 +43,10 @@ function codeRequestErrors(result: ExecutionResult): ExecutionResult | undefined
  * and keeps the scalar's own reason (api/scalars.ts: "add a time zone") only as the
  * original error; graphql-js puts that reason in the message, and so do we.
  */
-function withScalarReason(error: GraphQLError): GraphQLError {
+function withScalarReason(error: GraphQLError): string {
   const reason = error.originalError?.message;
-  if (!reason || !/^Variable "\$\w+" got invalid value .*; Expected type \w+\.$/s.test(error.message)) return error;
-  return new GraphQLError(error.message.replace(/Expected type \w+\.$/, reason), {
-    nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: error.extensions,
-  });
+  if (!reason || !/^Variable "\$\w+" got invalid value .*; Expected type \w+\.$/s.test(error.message)) return error.message;
+  return error.message.replace(/Expected type \w+\.$/, reason);
 }
 
 export function useErrorCodes(): Plugin {
