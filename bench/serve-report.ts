@@ -76,7 +76,7 @@ export function formatServe(r: ServeResult): string {
     const b = r.breakdown[shape];
     if (b) lines.push(`  ${shape}: p50 ${b.rawRedisP50} / ${b.rawScriptP50} / ${b.readerP50} / ${b.apiP50} ms; CPU per request ${b.rawCpuMs} / ${b.rawScriptCpuMs} / ${b.readerCpuMs} / ${b.apiCpuMs} ms (bench process x3, API process)`);
   }
-  lines.push(`Redis server time per command during the API runs: read-tiles ${r.redisUsecPerReadTiles} µs per call; during the raw runs: HGETALL ${r.redisUsecPerHgetall} µs per hash`);
+  lines.push(`Redis server time per command (wall time inside Redis, server-wide): API runs (hot tile cache): read-tiles ${r.redisUsecPerApiReadTiles} µs per call; raw runs: read-tiles (uncached) ${r.redisUsecPerReadTiles} µs per call, HGETALL ${r.redisUsecPerHgetall} µs per hash`);
   lines.push('');
   for (const v of r.verdicts) lines.push(`${v.ok === null ? 'N/A    ' : v.ok ? 'MET    ' : 'NOT MET'} ${v.name}: ${v.detail}`);
   return lines.join('\n');

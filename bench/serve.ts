@@ -108,6 +108,8 @@ export interface ServeResult {
   redisUsecPerHgetall: number;
   /** Redis server time per EVALSHA during the raw read-tiles runs, µs (server-wide: other clients' scripts count too) */
   redisUsecPerReadTiles: number;
+  /** the same during the API runs: its read-tiles calls with a hot tile cache (version checks, few full reads) */
+  redisUsecPerApiReadTiles: number;
   runs: RunResult[];
   /** ok null: cannot be judged (the raw baseline itself did not hold the rate) */
   verdicts: { name: string; ok: boolean | null; detail: string }[];
@@ -202,7 +204,9 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
   const apiPid = api.child.pid ?? -1;
   const runs: RunResult[] = [];
   const breakdown = {} as ServeResult['breakdown'];
-  const stats = { hgetall: { calls: 0, usec: 0 }, evalsha: { calls: 0, usec: 0 } };
+  // Redis's own time per command during the runs of one target: the raw HGETALLs, the raw
+  // (uncached) read-tiles calls, and the API's read-tiles calls (hot cache: version checks).
+  const stats = { hgetall: { calls: 0, usec: 0 }, evalsha: { calls: 0, usec: 0 }, apiEvalsha: { calls: 0, usec: 0 } };
   try {
     const reader = new FeatureReader(baseline, prefix, registry);
     for (const shape of options.shapes ?? SHAPES) {
@@ -261,7 +265,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
         log(`  unloaded, one at a time: p50 raw HGETALL ${raw.p50} ms, raw read-tiles ${rawScript.p50} ms, FeatureReader ${read.p50} ms, API ${viaHttp.p50} ms; CPU per request: ${raw.cpuMs} / ${rawScript.cpuMs} / ${read.cpuMs} ms, API process ${viaHttp.cpuMs} ms`);
 
         for (const [target, send] of targets) {
-          const command = target === 'redis' ? 'hgetall' : target === 'script' ? 'evalsha' : undefined;
+          const command = target === 'redis' ? 'hgetall' : target === 'script' || target === 'api' ? 'evalsha' : undefined;
           const before = command ? await commandStats(redis, command) : undefined;
           for (const rate of rates) {
             const r = toRun(shape, target, rate, ...(await withCpu(apiPid, redis, () => fixedRate(send, reqs, rate, seconds))));
@@ -274,8 +278,9 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
           log(`  ${target} saturated (${concurrency} in flight): ${r.rps} req/s, p50 ${r.latency.p50} p99 ${r.latency.p99} ms; CPU ms/request: API ${r.cpuMsPerRequest.api}, client ${r.cpuMsPerRequest.client}, Redis ${r.cpuMsPerRequest.redis}${r.errors ? `; errors ${JSON.stringify(r.errorCodes)}` : ''}`);
           if (command && before) {
             const after = await commandStats(redis, command);
-            const acc = stats[command];
-            stats[command] = { calls: acc.calls + after.calls - before.calls, usec: acc.usec + after.usec - before.usec };
+            const kind = target === 'api' ? 'apiEvalsha' : command;
+            const acc = stats[kind];
+            stats[kind] = { calls: acc.calls + after.calls - before.calls, usec: acc.usec + after.usec - before.usec };
           }
           await sleep(300);
         }
@@ -297,6 +302,6 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
   return {
     loadAverage: [round(load0, 1), round(os.loadavg()[0] ?? NaN, 1)],
     users: users.length, items: items.length, events: events.length, eventSpanMinutes: round(span, 1), seedSeconds, reads, breakdown,
-    redisUsecPerHgetall: perCall(stats.hgetall), redisUsecPerReadTiles: perCall(stats.evalsha), runs, verdicts: verdictsOf(runs, rates),
+    redisUsecPerHgetall: perCall(stats.hgetall), redisUsecPerReadTiles: perCall(stats.evalsha), redisUsecPerApiReadTiles: perCall(stats.apiEvalsha), runs, verdicts: verdictsOf(runs, rates),
   };
 }
