@@ -236,8 +236,14 @@ export class TileStore {
     const argv: (string | Buffer)[] = [String(this.metaTtlMs), this.nextVersion()];
     for (const t of w.tiles) {
       keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
-      argv.push(this.ttlOf(w.entity, t.tileMs), String(t.tiles.length));
-      for (const tile of t.tiles) argv.push((tile.start / t.tileMs).toString(36), String(tile.expireAt));
+      const tiles: (number | string)[] = new Array<number | string>(2 * t.tiles.length);
+      let lowest = Infinity;
+      t.tiles.forEach((tile, i) => {
+        tiles[2 * i] = tile.expireAt;
+        tiles[2 * i + 1] = (tile.start / t.tileMs).toString(36);
+        if (tile.expireAt < lowest) lowest = tile.expireAt;
+      });
+      argv.push(this.ttlOf(w.entity, t.tileMs), pack(tiles), lowest === Infinity ? '' : String(lowest));
       const from = Math.floor(w.clear.from / t.tileMs);
       const ev = w.clear.eviction?.get(t.tileMs);
       const series = w.clear.series.get(t.tileMs) ?? [];
