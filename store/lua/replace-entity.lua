@@ -15,8 +15,8 @@
   ARGV[2]      version token, never used before: stored in field _v of every tile hash
   then, for each (tile hash, index) pair in KEYS order:
     ttlMs      PEXPIRE of the hash and its index (wall-clock retention)
-    tiles      MessagePack array: expireAt1, tileIndex36_1, expireAt2, ...: per tile written
-               its event-time expiry (ms, a number) and index (base 36, the field prefix),
+    tiles      MessagePack array of strings: expireAt1, tileIndex36_1, expireAt2, ...: per
+               tile written its event-time expiry (ms) and index (base 36, the field prefix),
                in ZADD's argument order
     lowest     the smallest expireAt in tiles ('' when there are none)
     clearFrom  first tile index (decimal) to clear
