@@ -12,8 +12,7 @@ import type { ClickEvent } from './event.js';
 import { isRatio, type Entity, type FeatureDefinition } from './features/definition.js';
 import type { Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
-import { PackedStrings } from './packed-strings.js';
-import { aggregateEvents, toPackedSetWrite, type TileWrite } from './preaggregate.js';
+import { aggregateEvents, toSetWrite, type TileWrite } from './preaggregate.js';
 import { entityIdOf, selectedTime } from './sample.js';
 import { floorTo } from './windows.js';
 
@@ -235,9 +234,6 @@ function hashClocks(events: readonly ClickEvent[], series: readonly Series[], fr
   return taken ? clocks : undefined;
 }
 
-/** Where each hash's packed sets are written before being copied out (synchronously: one is enough). */
-const scratch = new PackedStrings();
-
 /**
  * One entity's tile writes and evictions from its events; undefined when no series takes
  * any of them. The tiles a write would drop (out of the range, or dead at the entity's
@@ -257,8 +253,7 @@ function recomputeEntity(events: readonly ClickEvent[], registry: Registry, ids:
   });
   const out: Pick<EntityRecompute, 'tiles' | 'eviction'> = { tiles: [], eviction: new Map() };
   for (const [tileMs, clock] of clocks) out.eviction.set(tileMs, { clock, evictedUntil: evicted.get(tileMs) ?? -1 });
-  // Every field written lies in a tile and series the same write clears first: plain sets,
-  // packed as the store sends them.
-  for (const group of groups) out.tiles.push(toPackedSetWrite(group, registry, scratch));
+  // Every field written lies in a tile and series the same write clears first: plain sets.
+  for (const group of groups) out.tiles.push(toSetWrite(group, registry));
   return out;
 }

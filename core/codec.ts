@@ -25,7 +25,6 @@ import { isEmptyTile, type Tile } from './aggregators.js';
 import { parseRecentItems, type HashFields, type TileOp } from './ops.js';
 import { keepMostRecent } from './ordering.js';
 import type { Series } from './features/series.js';
-import type { PackedStrings } from './packed-strings.js';
 
 /** Bump when the layout above changes; the store puts it in its key names. */
 export const CODEC_VERSION = 2;
@@ -146,23 +145,6 @@ export function encodeTileSets(series: TileSeries, tileStart: number, tile: Tile
   const p = tilePrefix(tileStart, series.tileMs, series.id);
   visitTileFields(p, series, tile, true, (_op, field, value) => out.push({ op: 'set', field, value }));
   if (tile.l !== undefined) out.push({ op: 'set', field: `${p}:l`, value: JSON.stringify(keepMostRecent(tile.l, series.limit)) });
-}
-
-/**
- * encodeTileSets' fields and values, in the same order, added to `out` as strings (field,
- * value, field, value, ...): the backfill's write without an op object per field. `p` is
- * the tile's prefix (tilePrefix), which the caller makes once per tile and series.
- */
-export function encodeTileSetsPacked(series: TileSeries, p: string, tile: Tile, out: PackedStrings): void {
-  if (isEmptyTile(tile)) return;
-  visitTileFields(p, series, tile, true, (_op, field, value) => {
-    out.add(field);
-    out.add(value);
-  });
-  if (tile.l !== undefined) {
-    out.add(`${p}:l`);
-    out.add(JSON.stringify(keepMostRecent(tile.l, series.limit)));
-  }
 }
 
 /**

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { unpack } from 'msgpackr';
 import { emptyTile, updateTile, type Tile } from './aggregators.js';
 import { decodeHash, encodeTileOps } from './codec.js';
 import { decodeEvent, type ClickEvent } from './event.js';
@@ -13,8 +12,7 @@ import type { Entity } from './features/definition.js';
 import { createRegistry, type Registry } from './features/registry.js';
 import { tileExpireAt, type Series } from './features/series.js';
 import { applyOps, argvToOps, asSetsOnCleared, opsToArgv, type TileOp } from './ops.js';
-import { PackedStrings } from './packed-strings.js';
-import { aggregateEvents, preaggregate, preaggregateWire, toPackedSetWrite, toSetWrite, toWrite, type TileGroup, type TileWrite } from './preaggregate.js';
+import { aggregateEvents, preaggregate, preaggregateWire, toSetWrite, toWrite, type TileGroup, type TileWrite } from './preaggregate.js';
 import { entityIdOf, selectSample } from './sample.js';
 import { floorTo } from './windows.js';
 import { generateClickstream } from '../fixtures/generator.js';
@@ -127,25 +125,6 @@ test('preaggregateWire: the same writes, with the ops in exactly the wire form o
       const { ops: _eops, ...erest } = e;
       assert.deepStrictEqual(rest, erest);
     });
-  }), { numRuns: 200 });
-});
-
-test('toPackedSetWrite: the sets of toSetWrite, in the same order, packed; the same tiles and expiries (the backfill sends these)', () => {
-  const ids = [...registry.series.keys()];
-  const out = new PackedStrings();
-  fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 300 }), fc.subarray(ids, { minLength: 1 }), (seed, count, only) => {
-    const events = streamOf(seed, count, 10, 30);
-    for (const g of aggregateEvents(events, registry, new Set(only))) {
-      const set = toSetWrite(g, registry);
-      const packed = toPackedSetWrite(g, registry, out);
-      const { ops: sOps, ...sRest } = set;
-      const { ops: pOps, packed: bytes, ...pRest } = packed;
-      assert.deepStrictEqual(pRest, sRest);
-      assert.deepStrictEqual(pOps, sOps);
-      assert.equal(bytes?.fields, sOps.length);
-      // the bytes are standard MessagePack: a generic decoder reads the same strings
-      assert.deepStrictEqual(unpack(bytes?.bytes as Buffer), sOps.flatMap((op) => [op.field, (op as { value: string }).value]));
-    }
   }), { numRuns: 200 });
 });
 

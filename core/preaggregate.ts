@@ -4,9 +4,7 @@
 // (event-time ms) so the store can set TTLs and evict old tiles.
 import type { ClickEvent } from './event.js';
 import { emptyTile, updateTile, type Tile } from './aggregators.js';
-import type { Buffer } from 'node:buffer';
-import { encodeTileOps, encodeTileSets, encodeTileSetsPacked, encodeTileWire, tilePrefix, type TileSet } from './codec.js';
-import { unpackStrings, type PackedStrings } from './packed-strings.js';
+import { encodeTileOps, encodeTileSets, encodeTileWire, type TileSet } from './codec.js';
 import { entityIdOf, fillSample, type Sample } from './sample.js';
 import { floorTo } from './windows.js';
 import { tileExpireAt } from './features/series.js';
@@ -38,8 +36,6 @@ export interface TileWrite {
   ops: TileOp[];
   /** the same ops in wire form (core/ops.ts opsToArgv), when the writer built them so: the store sends these */
   wire?: readonly string[];
-  /** set ops only: the same sets as one packed string array (field, value, ...; core/packed-strings.ts) and their count, when the writer built them so: the backfill sends these */
-  packed?: { bytes: Buffer; fields: number };
   /** per tile touched; the store keeps the max it has seen per tile */
   tiles: TileExpiry[];
   /** max of tiles[].expireAt: the hash's TTL must reach at least this */
@@ -190,36 +186,6 @@ export function toSetWrite(group: TileGroup, registry: Registry): TileWrite {
   const ops: TileOp[] = [];
   const expiry = encodeGroup(group, registry, (s, start, tile) => encodeTileSets(s, start, tile, ops));
   return { entity: group.entity, entityId: group.entityId, tileMs: group.tileMs, ops, ...expiry };
-}
-
-/**
- * toSetWrite with the sets packed as one MessagePack string array (TileWrite.packed), the
- * form store/lua/replace-entity.lua takes, written by `out` as the tiles are visited. Its
- * `ops` are decoded from the packed bytes only when read (tests, the store's slow paths).
- */
-export function toPackedSetWrite(group: TileGroup, registry: Registry, out: PackedStrings): TileWrite {
-  // A tile start's base-36 index once per tile, not once per series in it.
-  const index36 = new Map<number, string>();
-  const expiry = encodeGroup(group, registry, (s, start, tile) => {
-    let i36 = index36.get(start);
-    if (i36 === undefined) index36.set(start, (i36 = tilePrefix(start, group.tileMs, '').slice(0, -1)));
-    encodeTileSetsPacked(s, `${i36}:${s.id}`, tile, out);
-  });
-  const fields = out.count / 2;
-  const bytes = out.finish();
-  let ops: TileOp[] | undefined;
-  return {
-    entity: group.entity, entityId: group.entityId, tileMs: group.tileMs, packed: { bytes, fields }, ...expiry,
-    get ops() { return (ops ??= packedToSets(bytes)); },
-  };
-}
-
-/** The set ops of a packed field list (field, value, ...). */
-export function packedToSets(bytes: Uint8Array): TileOp[] {
-  const strings = unpackStrings(bytes);
-  const ops: TileOp[] = [];
-  for (let i = 0; i + 1 < strings.length; i += 2) ops.push({ op: 'set', field: strings[i] as string, value: strings[i + 1] as string });
-  return ops;
 }
 
 /** toWrite with the ops in wire form (core/ops.ts opsToArgv), built without op objects. */

@@ -4,13 +4,13 @@
 // number of entities.
 import { randomBytes } from 'node:crypto';
 import { Command, type Redis } from 'ioredis';
+import { pack } from 'msgpackr';
 import { parseAcceptanceState, serializeAcceptanceState, emptyAcceptanceState, type AcceptanceState } from '../core/acceptance.js';
 import type { HashEviction } from '../core/backfill.js';
 import { hiOfSetField } from '../core/codec.js';
 import type { Entity } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
 import { opsToArgv } from '../core/ops.js';
-import { PackedStrings } from '../core/packed-strings.js';
 import type { TileWrite } from '../core/preaggregate.js';
 import { KeySpace } from './keys.js';
 import { Semaphore } from './semaphore.js';
@@ -83,8 +83,6 @@ export class TileStore {
   private readonly runId = randomBytes(12).toString('base64url');
   private written = 0;
   private readonly inFlight = new Semaphore(APPLY_IN_FLIGHT);
-  /** encodeReplace's tile and field lists (used synchronously, one at a time) */
-  private readonly packer = new PackedStrings();
 
   constructor(private readonly redis: Redis, prefix: string, private readonly registry: Registry) {
     this.keys = new KeySpace(prefix);
@@ -239,37 +237,32 @@ export class TileStore {
     for (const t of w.tiles) {
       keys.push(this.keys.tiles(w.entity, w.id, t.tileMs), this.keys.tileIndex(w.entity, w.id, t.tileMs));
       // Scores as strings: a Lua number argument costs Redis 7.0 a printf("%.17g") (measured).
+      const tiles: string[] = new Array<string>(2 * t.tiles.length);
       let lowest = Infinity;
-      for (const tile of t.tiles) {
-        this.packer.add(String(tile.expireAt));
-        this.packer.add((tile.start / t.tileMs).toString(36));
+      t.tiles.forEach((tile, i) => {
+        tiles[2 * i] = String(tile.expireAt);
+        tiles[2 * i + 1] = (tile.start / t.tileMs).toString(36);
         if (tile.expireAt < lowest) lowest = tile.expireAt;
-      }
-      argv.push(this.ttlOf(w.entity, t.tileMs), this.packer.finish(), lowest === Infinity ? '' : String(lowest));
+      });
+      argv.push(this.ttlOf(w.entity, t.tileMs), pack(tiles), lowest === Infinity ? '' : String(lowest));
       const from = Math.floor(w.clear.from / t.tileMs);
       const ev = w.clear.eviction?.get(t.tileMs);
       const series = w.clear.series.get(t.tileMs) ?? [];
       let clock = ev?.clock ?? -1;
       const clockAt = argv.length + 3;
       argv.push(String(from), String(Math.ceil(w.clear.to / t.tileMs)), String((from + 1) * t.tileMs), '', String(ev?.evictedUntil ?? -1), String(series.length), ...series);
-      if (t.packed !== undefined) {
-        // Sets packed by the recompute (core/preaggregate.ts toPackedSetWrite).
-        if (ev === undefined) for (const op of t.ops) clock = Math.max(clock, hiOfSetField(op.field, (op as { value: string }).value) ?? -1);
-        argv.push(t.packed.bytes);
-        argv[clockAt] = String(clock);
-        continue;
-      }
-      for (const op of t.ops) {
+      const fields: string[] = new Array<string>(2 * t.ops.length);
+      t.ops.forEach((op, i) => {
         if (op.op !== 'set') throw new TypeError(`replace: ${op.op} op on ${op.field}; backfill writes carry final values (set)`);
-        this.packer.add(op.field);
-        this.packer.add(op.value);
+        fields[2 * i] = op.field;
+        fields[2 * i + 1] = op.value;
         // Without the recompute's clock, the tiles' hi give it (`t` summaries start with it).
         if (ev === undefined) {
           const hi = hiOfSetField(op.field, op.value);
           if (hi !== undefined && hi > clock) clock = hi;
         }
-      }
-      argv.push(this.packer.finish());
+      });
+      argv.push(pack(fields));
       argv[clockAt] = String(clock);
     }
     return { keys, argv };

@@ -203,7 +203,7 @@ export async function runBackfill(deps: BackfillDeps, input: BackfillInput, opts
       // Encoded at once: the write's ops die young (TileStore.encodeReplace).
       pending.push(store.encodeReplace({ entity: w.entity, id: w.id, tiles: w.tiles, clear: { from: range.from, to: range.to, series: w.clear, eviction: w.eviction } }));
       entityWrites += 1;
-      for (const t of w.tiles) fields += t.packed?.fields ?? t.ops.length;
+      for (const t of w.tiles) fields += t.ops.length;
       if (pending.length >= perPipeline || fields >= FIELDS_PER_PIPELINE) await flush();
     }
   };
