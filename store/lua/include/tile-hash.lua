@@ -42,12 +42,10 @@ local function retentionDue(stamp)
   return now < s or now - s >= REFRESH_MS
 end
 
--- ZADD GT of nTiles (tileIndex36, expireAt) pairs from ARGV[first]: GT keeps the largest
--- expiry a tile has been given (features of several windows share it). One ZADD per 500
--- tiles. An index that gained members (new, or recreated after an eviction emptied it) gets
+-- Adding tiles to the index: ZADD GT keeps the largest expiry a tile has been given
+-- (features of several windows share it). One ZADD per 500 tiles. An index that gained members (new, or recreated after an eviction emptied it) gets
 -- its TTL here, right after the ZADD: a later error in the same call (Redis keeps a failed
 -- script's earlier writes) must not leave it without one, and a retry adds no member.
--- Returns how many members are new and the smallest expiry given (math.huge: none).
 --
 -- Why `_skiplist`: a small index is a listpack, where ZADD finds each member by a linear
 -- scan (and each position by parsing scores), so adding n members into one costs ~n^2/2
@@ -59,20 +57,28 @@ end
 -- has score 0: the next sweep removes it). Only large adds (backfill writes) look.
 local ZSET_LISTPACK_ENTRIES = 128
 local SKIPLIST_MEMBER = '_skiplist' .. string.rep('_', 1024)
-local function addTiles(index, ttl, first, nTiles)
-  local z, added, lowest = {}, 0, math.huge
+-- ZADD GT of z = { score1, member1, score2, member2, ... } (ZADD's own argument order, so
+-- each slice goes to redis.call as it is); returns how many members are new.
+local function addTileList(index, ttl, z)
+  local nTiles, added = #z / 2, 0
   local convert = nTiles > ZSET_LISTPACK_ENTRIES or (nTiles >= 32 and redis.call('ZCARD', index) + nTiles > ZSET_LISTPACK_ENTRIES)
   if convert then redis.call('ZADD', index, 0, SKIPLIST_MEMBER) end
+  for i = 1, #z, 1000 do added = added + redis.call('ZADD', index, 'GT', unpack(z, i, math.min(i + 999, #z))) end
+  if convert then redis.call('ZREM', index, SKIPLIST_MEMBER) end
+  if added > 0 then redis.call('PEXPIRE', index, ttl) end
+  return added
+end
+
+-- addTileList of nTiles (tileIndex36, expireAt) pairs from ARGV[first] (apply-entity.lua's
+-- layout). Returns how many members are new and the smallest expiry given (math.huge: none).
+local function addTiles(index, ttl, first, nTiles)
+  local z, lowest = {}, math.huge
   for i = first, first + 2 * nTiles - 2, 2 do
     local score = tonumber(ARGV[i + 1])
     if score < lowest then lowest = score end
     z[#z + 1] = ARGV[i + 1]; z[#z + 1] = ARGV[i]
-    if #z >= 1000 then added = added + redis.call('ZADD', index, 'GT', unpack(z)); z = {} end
   end
-  if #z > 0 then added = added + redis.call('ZADD', index, 'GT', unpack(z)) end
-  if convert then redis.call('ZREM', index, SKIPLIST_MEMBER) end
-  if added > 0 then redis.call('PEXPIRE', index, ttl) end
-  return added, lowest
+  return addTileList(index, ttl, z), lowest
 end
 
 -- Eviction by event time: the fields of tiles whose expiry <= the hash's clock are deleted.
