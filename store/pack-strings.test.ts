@@ -1,11 +1,11 @@
-// TileStore's packStrings (the backfill's field lists for replace-entity.lua): any list of
+// packStrings (the backfill's field lists for replace-entity.lua): any list of
 // strings, ASCII or not, short or long, packs to MessagePack that decodes to the same list
 // (msgpackr, the format Redis's cmsgpack reads; the Redis tests read them back through it).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { unpack } from 'msgpackr';
-import { packStrings } from './tile-store.js';
+import { packStrings } from './pack-strings.js';
 
 const arbText = fc.oneof(
   fc.string({ maxLength: 40 }),

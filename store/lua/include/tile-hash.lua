@@ -43,9 +43,10 @@ local function retentionDue(stamp)
 end
 
 -- Adding tiles to the index: ZADD GT keeps the largest expiry a tile has been given
--- (features of several windows share it). One ZADD per 500 tiles. An index that gained members (new, or recreated after an eviction emptied it) gets
--- its TTL here, right after the ZADD: a later error in the same call (Redis keeps a failed
--- script's earlier writes) must not leave it without one, and a retry adds no member.
+-- (features of several windows share it). One ZADD per 500 tiles. An index that gained
+-- members (new, or recreated after an eviction emptied it) gets its TTL here, right
+-- after the ZADD: a later error in the same call (Redis keeps a failed script's earlier
+-- writes) must not leave it without one, and a retry adds no member.
 --
 -- Why `_skiplist`: a small index is a listpack, where ZADD finds each member by a linear
 -- scan (and each position by parsing scores), so adding n members into one costs ~n^2/2
