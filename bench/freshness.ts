@@ -2,12 +2,22 @@
 // events are produced every 50 ms and the read function is polled until the probe is
 // visible in `user_last_5_items`. Reported next to the same-run baseline: the raw Kafka
 // produce -> consume latency of the same probes (a plain consumer in another group).
+//
+// Topology as deployed: the online worker is its own process (`tessera run --online`) and
+// so is the stream's producer (`tessera generate --realtime`); this process only produces
+// the probes, polls the read function and runs the baseline consumer. (Until 2026-12-07
+// the generator, the worker and the probes shared one event loop: at 5,000 events/s that
+// thread was ~90% busy, a quarter of it collecting the generator's and the worker's
+// garbage, and every batch waited for it.) `inProcess: true` keeps that old topology.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config/config.js';
+import path from 'node:path';
+import readline from 'node:readline';
+import { PROJECT_ROOT, type Config } from '../config/config.js';
 import { createRegistry } from '../core/features/registry.js';
 import { pumpGenerated } from '../fixtures/pump.js';
+import { freePort } from '../stack/process.js';
 import { createKafka, createProducer } from '../streams/kafka-client.js';
-import type { OnlineMetrics } from '../streams/online/metrics.js';
 import { startOnlineWorker } from '../streams/online/worker.js';
 import { openEventProducer } from '../streams/producer.js';
 import { FeatureReader } from '../store/reader.js';
@@ -19,21 +29,34 @@ export interface FreshnessResult {
   seconds: number;
   featureVisibleMs: LatencySummary;
   rawKafkaMs: LatencySummary;
+  /** the worker's batches: count, mean records, mean ms, mean Redis ms */
+  batches: string;
 }
 
-export async function benchFreshness(config: Config, prefix: string, rate: number, seconds: number, log: (m: string) => void): Promise<FreshnessResult> {
+export interface FreshnessOptions {
+  /** generator and worker in this process (the old topology, for comparison) */
+  inProcess?: boolean;
+}
+
+const STREAM = { users: 20_000, items: 5_000, late: 0.01, duplicates: 0.01, malformed: 0.01 };
+
+export async function benchFreshness(config: Config, prefix: string, rate: number, seconds: number, log: (m: string) => void, options: FreshnessOptions = {}): Promise<FreshnessResult> {
   const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
   const kafka = createKafka(config, 'bench-fresh');
-  const worker = await startOnlineWorker({ config, prefix, groupId: `bench-fresh-${prefix}` });
-  const redis = createRedis(config);
-  const reader = new FeatureReader(redis, prefix, registry);
+  const groupId = `bench-fresh-${prefix}`;
   // Whatever happens (a probe that never shows up included), everything started here is
   // stopped before the caller deletes the topic and keys under it.
-  const cleanup: Array<() => Promise<unknown>> = [async () => redis.disconnect(), () => worker.stop()];
+  const cleanup: Array<() => Promise<unknown>> = [];
   const sentAt = new Map<string, number>();
   const rawMs: number[] = [];
   const visibleMs: number[] = [];
+  let batches = 'unknown';
   try {
+    const worker = options.inProcess ? await inProcessWorker(config, prefix, groupId) : await workerProcess(config, prefix, groupId);
+    cleanup.unshift(() => worker.stop());
+    const redis = createRedis(config);
+    cleanup.unshift(async () => redis.disconnect());
+    const reader = new FeatureReader(redis, prefix, registry);
     // Baseline consumer: sees the same probe records, notes arrival time.
     const raw = kafka.consumer({ groupId: `bench-fresh-raw-${randomUUID()}`, maxWaitTimeInMs: 100 });
     cleanup.unshift(() => raw.disconnect());
@@ -46,18 +69,9 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
     } });
     await sleep(3_000); // both groups joined before measuring
 
-    const background = await openEventProducer(config, { role: 'bench-fresh-bg', lingerMs: 5 });
-    let stop = false;
-    log(`streaming ${rate} events/s for ${seconds} s with a probe every 50 ms`);
-    const pump = pumpGenerated({
-      seed: `fresh-${randomUUID()}`, startMs: Date.now(), rate, durationS: seconds, users: 20_000, items: 5_000,
-      late: 0.01, duplicates: 0.01, malformed: 0.01, allowedLatenessMs: config.events.allowedLatenessMs,
-    }, background, { realtime: true, shouldStop: () => stop });
-    cleanup.unshift(async () => {
-      stop = true;
-      await pump.catch(() => undefined);
-      await background.close();
-    });
+    log(`streaming ${rate} events/s for ${seconds} s with a probe every 50 ms (${options.inProcess ? 'generator and worker in this process' : 'generator and worker in their own processes'})`);
+    const stream = options.inProcess ? await inProcessStream(config, rate, seconds) : generatorProcess(config, rate, seconds);
+    cleanup.unshift(() => stream.stop());
 
     const probeProducer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
     cleanup.unshift(() => probeProducer.disconnect());
@@ -82,23 +96,103 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
       await sleep(Math.max(0, 50 - (performance.now() - t0)));
     }
     await sleep(500); // late raw-consumer arrivals
-    log(`  worker: ${await batchStats(worker.metrics)}`);
+    batches = batchStats(await worker.metrics());
+    log(`  worker: ${batches}`);
   } finally {
     for (const step of cleanup) await step().catch(() => undefined);
   }
-  return { rate, seconds, featureVisibleMs: summarize(visibleMs), rawKafkaMs: summarize(rawMs) };
+  return { rate, seconds, featureVisibleMs: summarize(visibleMs), rawKafkaMs: summarize(rawMs), batches };
+}
+
+interface Running {
+  /** the worker's Prometheus text */
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function childEnv(config: Config, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    TESSERA_KAFKA_BROKERS: config.kafka.brokers.join(','), TESSERA_REDIS_URL: config.redis.url,
+    TESSERA_TOPIC_EVENTS: config.topics.events, TESSERA_TOPIC_DLQ: config.topics.dlq,
+    TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), ...extra,
+  };
+}
+
+/** A `tessera` child process; its log (stderr) is piped to the caller. */
+function tessera(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tessera.js'), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Passes a child's warnings and errors (and a CLI failure) on to this process's stderr; calls `onLine` with every log line. */
+function watchLog(child: ChildProcess, name: string, onLine: (line: string) => void = () => undefined): void {
+  readline.createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+    onLine(line);
+    if (/^tessera: |"level":(40|50|60)/.test(line)) process.stderr.write(`${name}: ${line}\n`);
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+}
+
+/** `tessera run --online` under the bench's prefix and group; ready once it joined the group. */
+async function workerProcess(config: Config, prefix: string, groupId: string): Promise<Running> {
+  const port = await freePort();
+  const child = tessera(['run', '--online'], childEnv(config, { TESSERA_REDIS_PREFIX: prefix, TESSERA_ONLINE_GROUP: groupId, TESSERA_METRICS_PORT: String(port), TESSERA_METRICS_HOST: '127.0.0.1', TESSERA_LOG_LEVEL: 'info' }));
+  const joined = new Promise<void>((resolve, reject) => {
+    watchLog(child, 'online worker', (line) => { if (line.includes('"msg":"joined group"')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`the online worker exited with ${code} before it joined its group`)));
+  });
+  const timeout = sleep(60_000).then(() => { throw new Error('the online worker did not join its group within 60 s'); });
+  try {
+    await Promise.race([joined, timeout]);
+  } catch (err) {
+    await stopChild(child);
+    throw err;
+  }
+  return {
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    stop: () => stopChild(child),
+  };
+}
+
+async function inProcessWorker(config: Config, prefix: string, groupId: string): Promise<Running> {
+  const worker = await startOnlineWorker({ config, prefix, groupId });
+  return { metrics: () => worker.metrics.registry.metrics(), stop: () => worker.stop() };
+}
+
+/** `tessera generate --realtime` into the bench's topic. */
+function generatorProcess(config: Config, rate: number, seconds: number): { stop(): Promise<void> } {
+  const child = tessera(['generate', '--realtime', '--rate', String(rate), '--duration', String(seconds), '--seed', `fresh-${randomUUID()}`,
+    '--users', String(STREAM.users), '--items', String(STREAM.items), '--late', String(STREAM.late), '--duplicates', String(STREAM.duplicates), '--malformed', String(STREAM.malformed)],
+  childEnv(config, { TESSERA_LOG_LEVEL: 'warn' }));
+  watchLog(child, 'generator');
+  return { stop: () => stopChild(child) };
+}
+
+async function inProcessStream(config: Config, rate: number, seconds: number): Promise<{ stop(): Promise<void> }> {
+  const background = await openEventProducer(config, { role: 'bench-fresh-bg', lingerMs: 5 });
+  let stop = false;
+  const pump = pumpGenerated({
+    seed: `fresh-${randomUUID()}`, startMs: Date.now(), rate, durationS: seconds, ...STREAM, allowedLatenessMs: config.events.allowedLatenessMs,
+  }, background, { realtime: true, shouldStop: () => stop });
+  return {
+    async stop() {
+      stop = true;
+      await pump.catch(() => undefined);
+      await background.close();
+    },
+  };
 }
 
 /** Where a batch's time went (the worker's own histograms): what freshness is made of. */
-async function batchStats(m: OnlineMetrics): Promise<string> {
-  const sumCount = async (h: OnlineMetrics['batchSeconds']): Promise<[number, number]> => {
-    const { values } = await h.get();
-    const pick = (suffix: string): number => values.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
-    return [pick('_sum'), pick('_count')];
-  };
-  const [batchS, batches] = await sumCount(m.batchSeconds);
-  const [redisS] = await sumCount(m.redisSeconds);
-  const [records] = await sumCount(m.batchSize);
+function batchStats(metrics: string): string {
+  const sum = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  const batches = sum('tessera_online_batch_seconds_count');
   const per = (x: number): string => (batches > 0 ? (x / batches).toFixed(1) : 'NaN');
-  return `${batches} batches, ${per(records)} records, ${per(batchS * 1000)} ms each (Redis ${per(redisS * 1000)} ms)`;
+  return `${batches} batches, ${per(sum('tessera_online_batch_size_sum'))} records, ${per(sum('tessera_online_batch_seconds_sum') * 1000)} ms each (Redis ${per(sum('tessera_online_redis_seconds_sum') * 1000)} ms)`;
 }

@@ -27,6 +27,7 @@ interface BenchOptions {
   apiWorkers: number;
   jobEvents: number;
   labels: number;
+  freshnessInProcess?: boolean;
 }
 
 class BenchUsageError extends Error {
@@ -50,6 +51,7 @@ export function registerBench(program: Command): void {
     .option('--events <n>', 'ingest, offline: events in the pre-filled topic', (v) => Number(v), 500_000)
     .option('--rate <n>', 'freshness: steady events/s', (v) => Number(v), 5_000)
     .option('--seconds <n>', 'freshness: duration', (v) => Number(v), 30)
+    .option('--freshness-in-process', 'freshness: run the generator and the online worker in the bench process (the topology before 2026-12-07)')
     .option('--serve-seconds <n>', 'serve: duration of each fixed-rate and saturation run', (v) => Number(v), 5)
     .option('--serve-shapes <list>', 'serve: shapes to run, comma-separated: user (a), user+100items (b)', 'user,user+100items')
     .option('--api-workers <n>', 'serve: API processes (tessera run --api --api-workers)', (v) => Number(v), 1)
@@ -83,7 +85,7 @@ export function registerBench(program: Command): void {
           console.log(`jobs: backfill of ${r.events} events ${r.backfill.seconds} s (${r.backfill.eventsPerSec} events/s, ${r.backfill.entityWrites} entity writes; job CPU ${r.backfill.cpuSeconds} s, ${r.backfill.cpuMicrosPerEvent} µs per event read; Redis CPU ${r.backfill.redisCpuSeconds} s) vs ClickHouse full scan of the same events ${r.fullScan.seconds} s (${r.fullScan.rowsPerSec} rows/s; ratio ${r.backfill.ratioToScan})`);
           for (const t of r.training) console.log(`jobs: training set ${t.labels} ${t.entity} labels x ${t.features} features ${t.seconds} s (${t.labelsPerSec} labels/s)`);
         } else {
-          const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log));
+          const r = await withPrivateStack('fresh', ({ config, prefix }) => benchFreshness(config, prefix, opts.rate, opts.seconds, log, { inProcess: opts.freshnessInProcess === true }));
           results.freshness = r;
           const f = r.featureVisibleMs;
           const k = r.rawKafkaMs;
