@@ -50,7 +50,7 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
   const sentAt = new Map<string, number>();
   const rawMs: number[] = [];
   const visibleMs: number[] = [];
-  let batches = 'unknown';
+  let batches: string;
   try {
     const worker = options.inProcess ? await inProcessWorker(config, prefix, groupId) : await workerProcess(config, prefix, groupId);
     cleanup.unshift(() => worker.stop());

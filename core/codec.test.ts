@@ -37,19 +37,19 @@ test('field layout: <tile base36>:<series>:<part>[:<member>]', () => {
   const hourly = writes.find((w) => w.entity === 'user' && w.tileMs === HOUR);
   const idx = (BASE / HOUR).toString(36);
   assert.deepStrictEqual(hourly?.ops, [
-    { op: 'max', field: `${idx}:9fr90:hi`, value: String(BASE + 90_000) },
-    { op: 'min', field: `${idx}:9fr90:lo`, value: String(BASE + 90_000) },
+    { op: 'tsum', field: `${idx}:9fr90:t`, value: `${BASE + 90_000},0` },
     { op: 'topn', field: `${idx}:9fr90:l`, n: 5, items: [[String(BASE + 90_000), 'e1', 'u1', 'i:1']] },
-    { op: 'max', field: `${idx}:c90nt:hi`, value: String(BASE + 90_000) },
-    { op: 'min', field: `${idx}:c90nt:lo`, value: String(BASE + 90_000) },
+    { op: 'tsum', field: `${idx}:c90nt:t`, value: `${BASE + 90_000},0` },
     { op: 'incr', field: `${idx}:c90nt:k:shoes`, by: '1' },
   ]);
   assert.deepStrictEqual(hourly?.tiles, [{ start: BASE, expireAt: BASE + HOUR + 7 * 24 * HOUR + 10 * MINUTE }]);
   const fiveMin = writes.find((w) => w.entity === 'user' && w.tileMs === 5 * MINUTE);
   const avg = fiveMin?.ops.filter((op) => op.field.includes(':kq2de:'));
   const i5 = (BASE / (5 * MINUTE)).toString(36);
-  assert.deepStrictEqual(avg?.map((op) => op.field), [`${i5}:kq2de:hi`, `${i5}:kq2de:lo`, `${i5}:kq2de:n`, `${i5}:kq2de:s`]);
-  assert.deepStrictEqual(avg?.[3], { op: 'incr', field: `${i5}:kq2de:s`, by: '19990000' });
+  assert.deepStrictEqual(avg, [
+    { op: 'tsum', field: `${i5}:kq2de:t`, value: `${BASE + 90_000},0,1` },
+    { op: 'incr', field: `${i5}:kq2de:s`, by: '19990000' },
+  ]);
   assert.deepStrictEqual(writes.map((w) => `${w.entity} ${w.entityId} ${w.tileMs}`),
     ['item i:1 60000', 'item i:1 300000', 'user u1 60000', 'user u1 300000', 'user u1 600000', 'user u1 3600000']);
   assert.deepStrictEqual(parseField(`${idx}:c90nt:k:a:b`), { tileIndex: BASE / HOUR, seriesId: 'c90nt', part: 'k', member: 'a:b' });
@@ -105,16 +105,53 @@ const arbOp: fc.Arbitrary<TileOp> = fc.oneof(
   fc.record({ op: fc.constant('max' as const), field: fc.constantFrom('c', 'c2'), value: fc.bigInt({ min: 0n, max: 2n ** 60n }).map(String) }),
   fc.record({ op: fc.constant('min' as const), field: fc.constantFrom('d', 'd2'), value: fc.bigInt({ min: 0n, max: 2n ** 60n }).map(String) }),
   fc.record({ op: fc.constant('setnx' as const), field: fc.constantFrom('e', 'f'), value: fc.constantFrom('1') }),
+  // a field gets tsum with n or without, never both (one series, one IR)
+  fc.tuple(fc.integer({ min: 0, max: 2 ** 42 }), fc.integer({ min: 0, max: 2 ** 20 }), fc.integer({ min: 1, max: 1000 }), fc.boolean())
+    .map(([hi, width, n, withN]): TileOp => ({ op: 'tsum', field: withN ? 't' : 't0', value: withN ? `${hi},${width},${n}` : `${hi},${width}` })),
   fc.record({ op: fc.constant('topn' as const), field: fc.constant('l'), n: fc.constant(3), items: fc.array(fc.tuple(
     fc.nat(20).map(String), fc.constantFrom('e1', 'e2', '😀'), fc.constantFrom('u1', 'u2'), fc.constantFrom('x', 'y')), { maxLength: 4 }) }),
 );
+
+/** A tile's ops as the online writer sent them before tsum: separate max hi, min lo and incr n. */
+function legacyOps(ops: readonly TileOp[]): TileOp[] {
+  return ops.flatMap((op): TileOp[] => {
+    if (op.op !== 'tsum') return [op];
+    const p = op.field.slice(0, -2);
+    const [hi, width, n] = op.value.split(',').map(Number) as [number, number, number | undefined];
+    const out: TileOp[] = [{ op: 'max', field: `${p}:hi`, value: String(hi) }, { op: 'min', field: `${p}:lo`, value: String(hi - width) }];
+    if (n !== undefined) out.push({ op: 'incr', field: `${p}:n`, by: String(n) });
+    return out;
+  });
+}
+
+test('tiles written before tsum (separate hi, lo, n), backfilled or not, then tsum ops into the same tile == merging IRs', () => {
+  const arbTile = (kind: IrKind) => fc.array(arbSample, { maxLength: 8 }).map((s) => tileFrom(kind, s));
+  fc.assert(fc.property(fc.constantFrom(...KINDS).chain((kind) => fc.tuple(fc.constant(kind), arbTile(kind), arbTile(kind), arbTile(kind))), ([kind, a, b, c]) => {
+    const series = seriesOf(kind);
+    const sets: TileOp[] = [];
+    encodeTileSets(series, BASE, a, sets);
+    const old = applyOps(applyOps({}, sets), legacyOps(encodeTileOps(series, BASE, b)));
+    const merged = emptyTile(kind);
+    for (const t of [a, b, c]) mergeTile(kind, 3, merged, t);
+    const decoded = decodeHash(applyOps(old, encodeTileOps(series, BASE, c)), TILE).get('abc12')?.get(BASE);
+    if (decoded === undefined) assert.ok(merged.hi < merged.lo);
+    else assert.deepStrictEqual(decoded, merged);
+  }), { numRuns: 2000 });
+});
+
+test('tsum merges hi max, lo min, n summed, and keeps a backfilled s', () => {
+  assert.deepStrictEqual(applyOps({ a: '100,10,3,5000000', b: '100,10,,7', c: '100,10', d: '100,10,2' }, [
+    { op: 'tsum', field: 'a', value: '95,20,2' }, { op: 'tsum', field: 'b', value: '120,5,1' },
+    { op: 'tsum', field: 'c', value: '120,40' }, { op: 'tsum', field: 'd', value: '101,0,4' }, { op: 'tsum', field: 'e', value: '7,0,1' },
+  ]), { a: '100,25,5,5000000', b: '120,30,1,7', c: '120,40', d: '101,11,6', e: '7,0,1' });
+});
 
 test('ops commute; all but incr and topn are idempotent; the argv wire form round-trips', () => {
   fc.assert(fc.property(fc.array(arbOp, { maxLength: 12 }), fc.array(fc.nat()), (ops, keys) => {
     const shuffled = ops.map((op, i) => ({ op, k: keys[i] ?? i })).sort((x, y) => x.k - y.k).map((x) => x.op);
     const norm = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).sort().map(([f, v]) => [f, f === 'l' ? JSON.parse(v) : v]));
     assert.deepStrictEqual(norm(applyOps({}, shuffled)), norm(applyOps({}, ops)));
-    const noIncr = ops.filter((op) => op.op !== 'incr' && op.op !== 'topn');
+    const noIncr = ops.filter((op) => op.op !== 'incr' && op.op !== 'topn' && !(op.op === 'tsum' && op.field === 't'));
     assert.deepStrictEqual(applyOps(applyOps({}, noIncr), noIncr), applyOps({}, noIncr));
     assert.deepStrictEqual(argvToOps(opsToArgv(ops)), JSON.parse(JSON.stringify(ops)));
   }), { numRuns: 2000 });

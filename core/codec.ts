@@ -5,21 +5,24 @@
 //   <tile>:<series>:<part>[:<member>]
 //   tile    floor(tileStart / tileMs) in base 36 (the hash's tile size gives the unit)
 //   series  the 5-character series id (features/series.ts)
-//   part    hi  max event time in the tile (ms)        op max      every series
-//           lo  min event time in the tile (ms)        op min      every series
-//           n   event count                            op incr     count, avg
+//   part    hi  max event time in the tile (ms)        op max      (before tsum)
+//           lo  min event time in the tile (ms)        op min      (before tsum)
+//           n   event count                            op incr     (before tsum)
 //           s   sum of scaled values (micros for money) op incr     sum, avg
 //           v   min or max scaled value                op min/max  min, max
 //           d:<member>  1 per distinct value           op setnx    distinct
 //           k:<member>  count per value                op incr     top_k
 //           l   JSON [[time, event_id, user_id, value], ...], N most recent  op topn  last_n
 //           t   `<hi>,<hi - lo>[,<n>[,<s>]]` (n, s empty or left out when absent): hi, lo,
-//               n and s of the tile in one field, written only by the backfill (plain
-//               sets into cleared tiles); the online writer keeps adding to the separate
-//               fields of the same tile, so a reader merges both: hi max, lo min, n and s
-//               summed. A backfill stored ~5 fields per event, 2 of them hi and lo and one
-//               n for the 1-minute session tiles that mostly hold one event: Redis's work
-//               is per field (BENCHMARKS.md, "Backfill: one summary field per tile").
+//               n and s of the tile in one field. The backfill sets it whole (plain sets
+//               into cleared tiles); the online writer merges `<hi>,<hi - lo>[,<n>]` into it
+//               (op tsum, core/ops.ts: hi max, lo min, n summed) and keeps s a separate
+//               exact incr. Tiles written before tsum hold separate hi, lo and n fields,
+//               so a reader merges all: hi max, lo min, n and s summed. Redis's work is per
+//               field and per op: a backfill stored ~5 fields per event, 2 of them hi and
+//               lo (BENCHMARKS.md, "Backfill: one summary field per tile"), and an online
+//               write made 3 ops per series and tile for hi, lo and n ("Online writes:
+//               one summary op per tile").
 // Fields starting with '_' are the store's own metadata and are ignored here.
 import { isEmptyTile, type Tile } from './aggregators.js';
 import { parseRecentItems, type HashFields, type TileOp } from './ops.js';
@@ -76,16 +79,16 @@ type TileSeries = Pick<Series, 'id' | 'ir' | 'limit' | 'tileMs'>;
 /**
  * One tile's fields in write order, each with the op that adds it into the hash (ops.ts),
  * all but the last-N list (topn carries items, not a value): the one field list that
- * encodeTileOps, encodeTileWire and encodeTileSets put in their forms. With `summary`, hi,
- * lo, n and s come as the one `t` field (a plain set: only into cleared tiles). A set or
+ * encodeTileOps, encodeTileWire and encodeTileSets put in their forms: hi, lo and n as one
+ * tsum of the `t` field and s as an incr, or with `summary` all four as the one `t` field
+ * (a plain set: only into cleared tiles). A set or
  * map of one member (the common case in a batch) is not copied to be sorted.
  */
-function visitTileFields(p: string, series: TileSeries, tile: Tile, summary: boolean, emit: (op: 'incr' | 'max' | 'min' | 'setnx' | 'set', field: string, value: string) => void): void {
+function visitTileFields(p: string, series: TileSeries, tile: Tile, summary: boolean, emit: (op: 'incr' | 'max' | 'min' | 'setnx' | 'tsum' | 'set', field: string, value: string) => void): void {
   if (summary) emit('set', `${p}:t`, summaryOf(tile));
   else {
-    emit('max', `${p}:hi`, String(tile.hi));
-    emit('min', `${p}:lo`, String(tile.lo));
-    if (tile.n !== undefined) emit('incr', `${p}:n`, String(tile.n));
+    const times = `${tile.hi},${tile.hi - tile.lo}`;
+    emit('tsum', `${p}:t`, tile.n === undefined ? times : `${times},${tile.n}`);
     if (tile.s !== undefined) emit('incr', `${p}:s`, tile.s.toString());
   }
   if (tile.v !== undefined) emit(series.ir === 'min' ? 'min' : 'max', `${p}:v`, tile.v.toString());

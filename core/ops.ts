@@ -15,6 +15,10 @@
 //                        (time desc numerically, then event_id, user_id, value desc by
 //                        byte-wise comparison), keep the first n (equal entries too), and
 //                        store the JSON array. Absent field = [].
+//   tsum  field value    the tile summary `t` (core/codec.ts): value `<hi>,<hi - lo>[,<n>]`;
+//                        merged into the stored `<hi>,<hi - lo>[,<n>[,<s>]]` (absent: as
+//                        given) as hi max, lo min, n summed; a stored s (the backfill's)
+//                        is kept as it is. One op instead of max hi, min lo and incr n.
 //   set   field value    HSET field value. Not commutative, so only for a field the same
 //                        atomic write has just cleared (backfill recomputes whole tiles,
 //                        one op per field), where incr, max, min and setnx of the absent
@@ -30,6 +34,7 @@ export type TileOp =
   | { op: 'max'; field: string; value: string }
   | { op: 'min'; field: string; value: string }
   | { op: 'setnx'; field: string; value: string }
+  | { op: 'tsum'; field: string; value: string }
   | { op: 'set'; field: string; value: string }
   | { op: 'topn'; field: string; n: number; items: RecentItem[] };
 
@@ -69,6 +74,9 @@ export function applyOps(hash: HashFields, ops: readonly TileOp[]): Record<strin
       case 'set':
         out[op.field] = op.value;
         break;
+      case 'tsum':
+        out[op.field] = current === undefined ? op.value : mergeSummary(current, op.value);
+        break;
       case 'topn': {
         const stored = current === undefined ? [] : parseRecentItems(current);
         out[op.field] = JSON.stringify(keepMostRecent([...stored, ...op.items], op.n));
@@ -77,6 +85,27 @@ export function applyOps(hash: HashFields, ops: readonly TileOp[]): Record<strin
     }
   }
   return out;
+}
+
+/** A `t` summary split into hi, lo, n and s (n, s undefined when absent or empty). */
+function splitSummary(text: string): { hi: number; lo: number; n?: number; s?: string } {
+  const [hi, width, n, s] = text.split(',');
+  const out: { hi: number; lo: number; n?: number; s?: string } = { hi: Number(hi), lo: Number(hi) - Number(width) };
+  if (n !== undefined && n !== '') out.n = Number(n);
+  if (s !== undefined) out.s = s;
+  return out;
+}
+
+/** tsum's merge: `incoming` (`<hi>,<hi - lo>[,<n>]`) into the stored summary `current`. */
+export function mergeSummary(current: string, incoming: string): string {
+  const a = splitSummary(current);
+  const b = splitSummary(incoming);
+  const hi = Math.max(a.hi, b.hi);
+  const lo = Math.min(a.lo, b.lo);
+  const n = a.n === undefined && b.n === undefined ? undefined : (a.n ?? 0) + (b.n ?? 0);
+  const times = `${hi},${hi - lo}`;
+  if (a.s !== undefined) return `${times},${n ?? ''},${a.s}`;
+  return n === undefined ? times : `${times},${n}`;
 }
 
 /**
@@ -88,7 +117,7 @@ export function asSetsOnCleared(ops: readonly TileOp[]): TileOp[] {
   return ops.map((op) => {
     switch (op.op) {
       case 'incr': return { op: 'set', field: op.field, value: op.by };
-      case 'max': case 'min': case 'setnx': case 'set': return { op: 'set', field: op.field, value: op.value };
+      case 'max': case 'min': case 'setnx': case 'set': case 'tsum': return { op: 'set', field: op.field, value: op.value };
       case 'topn': return { op: 'set', field: op.field, value: JSON.stringify(keepMostRecent(op.items, op.n)) };
     }
   });
@@ -96,7 +125,7 @@ export function asSetsOnCleared(ops: readonly TileOp[]): TileOp[] {
 
 /**
  * Flat wire form for a Lua script's ARGV: per op its name, the field, then
- *   incr: by | max, min, setnx, set: value | topn: n, JSON array of items;
+ *   incr: by | max, min, setnx, tsum, set: value | topn: n, JSON array of items;
  * except that the set ops come last as ONE entry, 'mset', count, then their fields and
  * values joined by '\n' (a backfill write sets thousands of fields: one string instead of
  * three per field saves the client most of its allocations and the script most of its
@@ -108,7 +137,7 @@ export function opsToArgv(ops: readonly TileOp[]): string[] {
   for (const op of ops) {
     switch (op.op) {
       case 'incr': argv.push('incr', op.field, op.by); break;
-      case 'max': case 'min': case 'setnx': argv.push(op.op, op.field, op.value); break;
+      case 'max': case 'min': case 'setnx': case 'tsum': argv.push(op.op, op.field, op.value); break;
       case 'set':
         if (op.field.includes('\n') || op.value.includes('\n')) argv.push('set', op.field, op.value);
         else packed.push(op.field, op.value);
@@ -140,7 +169,7 @@ export function argvToOps(argv: readonly string[]): TileOp[] {
     }
     switch (op) {
       case 'incr': ops.push({ op, field, by: next() }); break;
-      case 'max': case 'min': case 'setnx': case 'set': ops.push({ op, field, value: next() }); break;
+      case 'max': case 'min': case 'setnx': case 'tsum': case 'set': ops.push({ op, field, value: next() }); break;
       case 'topn': {
         const n = Number(next());
         ops.push({ op, field, n, items: parseRecentItems(next()) });

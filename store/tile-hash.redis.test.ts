@@ -58,7 +58,10 @@ interface Model { fields: Record<string, string>; index: Map<string, number>; cl
 function modelApply(m: Model, tiles: readonly [number, number][], ops: readonly TileOp[]): void {
   m.fields = applyOps(m.fields, ops);
   for (const [t, e] of tiles) m.index.set(t.toString(36), Math.max(m.index.get(t.toString(36)) ?? -Infinity, e));
-  for (const op of ops) if (op.op === 'max' && op.field.endsWith(':hi')) m.clock = Math.max(m.clock, Number(op.value));
+  for (const op of ops) {
+    if (op.op === 'max' && op.field.endsWith(':hi')) m.clock = Math.max(m.clock, Number(op.value));
+    if (op.op === 'tsum') m.clock = Math.max(m.clock, Number(op.value.split(',')[0]));
+  }
   const dead = [...m.index].filter(([, e]) => e <= m.clock).map(([t]) => t);
   if (dead.length === 0 || (dead.length < 64 && dead.length * 8 < m.index.size)) return;
   for (const f of Object.keys(m.fields)) if (dead.includes(f.slice(0, f.indexOf(':')))) delete m.fields[f];
@@ -73,19 +76,32 @@ const byArb = fc.oneof(
   fc.constantFrom('0', '999999999999999', '-999999999999999', '1000000000000000', '-1000000000000000', '9007199254740993', '-9007199254740993'),
   fc.bigInt({ min: -(2n ** 56n), max: 2n ** 56n }).map(String),
 );
+// tsum: a summary with n (series s2), one without (s3); widths and counts far past 2^32
+const summaryArb = fc.record({
+  width: fc.integer({ min: 0, max: 2 ** 45 }), n: fc.integer({ min: 1, max: 2 ** 40 }), withN: fc.boolean(),
+});
 const writeArb = fc.record({
-  tiles: fc.array(fc.record({ t: fc.integer({ min: 0, max: 40 }), e: fc.integer({ min: 0, max: 1000 }), by: byArb }), { maxLength: 5 }),
+  tiles: fc.array(fc.record({ t: fc.integer({ min: 0, max: 40 }), e: fc.integer({ min: 0, max: 1000 }), by: byArb, sum: summaryArb }), { maxLength: 5 }),
   hi: fc.integer({ min: 0, max: 1000 }),
 });
+// Tiles the backfill wrote before (`t` with s, n empty or not) that the writes then merge into.
+const backfilledArb = fc.array(fc.record({ t: fc.integer({ min: 0, max: 40 }), hi: fc.integer({ min: 0, max: 1000 }), width: fc.integer({ min: 0, max: 2 ** 45 }), n: fc.option(fc.nat(1000)), s: byArb }), { maxLength: 4 });
 
 test('property: fields, index, _hi and _evc equal the model after every write; _edue never passes a due sweep; every key has a TTL', async () => {
-  await fc.assert(fc.asyncProperty(fc.array(writeArb, { minLength: 1, maxLength: 30 }), async (writes) => {
+  await fc.assert(fc.asyncProperty(backfilledArb, fc.array(writeArb, { minLength: 1, maxLength: 30 }), async (backfilled, writes) => {
     const k = keysFor('tile-hash-prop');
     const m: Model = { fields: {}, index: new Map(), clock: -1, evc: -1 };
+    for (const b of backfilled) m.fields[`${b.t.toString(36)}:s2:t`] = `${b.hi},${b.width},${b.n ?? ''},${b.s}`;
+    if (backfilled.length > 0) await redis.hset(k.hash, m.fields);
     for (const w of writes) {
       const tiles = w.tiles.map(({ t, e }): [number, number] => [t, e]);
       // the same field may be incremented twice in one call (a repeated tile)
-      const ops: TileOp[] = w.tiles.flatMap(({ t, by }): TileOp[] => [{ op: 'incr', field: `${t.toString(36)}:s1:n`, by }, { op: 'max', field: `${t.toString(36)}:s1:hi`, value: String(w.hi) }]);
+      const ops: TileOp[] = w.tiles.flatMap(({ t, by, sum }): TileOp[] => [
+        { op: 'incr', field: `${t.toString(36)}:s1:n`, by }, { op: 'max', field: `${t.toString(36)}:s1:hi`, value: String(w.hi) },
+        sum.withN
+          ? { op: 'tsum', field: `${t.toString(36)}:s2:t`, value: `${w.hi},${sum.width},${sum.n}` }
+          : { op: 'tsum', field: `${t.toString(36)}:s3:t`, value: `${w.hi},${sum.width}` },
+      ]);
       assert.equal(await apply(k, tiles, ops), 1);
       modelApply(m, tiles, ops);
       const { _hi: hi, _evc: evc, _edue: due, _v: _version, _ttl: _refreshed, ...fields } = await redis.hgetall(k.hash);
@@ -102,6 +118,23 @@ test('property: fields, index, _hi and _evc equal the model after every write; _
     }
     await redis.del(k.meta, k.hash, k.index);
   }), { numRuns: 60 });
+});
+
+test('tsum at real magnitudes: event times in ms, counts past 2^32, a backfilled s kept byte for byte', async () => {
+  const k = keysFor('tile-hash-tsum');
+  const now = 1_796_660_504_664;
+  await redis.hset(k.hash, { '0:a:t': `${now},1000,,90071992547409930`, '0:b:t': `${now},0,5` });
+  const ops: TileOp[] = [
+    { op: 'tsum', field: '0:a:t', value: `${now + 17},2000,${2 ** 40}` }, { op: 'tsum', field: '0:b:t', value: `${now - 3},0,${2 ** 33}` },
+    { op: 'tsum', field: '0:c:t', value: `${now + 5},4` }, { op: 'tsum', field: '0:c:t', value: `${now + 1},9` },
+  ];
+  assert.equal(await apply(k, [[0, now + 3_600_000]], ops), 1);
+  const { _hi: hi, ...fields } = await redis.hgetall(k.hash);
+  const expected = applyOps({ '0:a:t': `${now},1000,,90071992547409930`, '0:b:t': `${now},0,5` }, ops);
+  assert.deepStrictEqual(Object.fromEntries(Object.entries(fields).filter(([f]) => !f.startsWith('_'))), expected);
+  assert.deepStrictEqual(expected, { '0:a:t': `${now + 17},2000,${2 ** 40},90071992547409930`, '0:b:t': `${now},3,${2 ** 33 + 5}`, '0:c:t': `${now + 5},13` });
+  assert.equal(hi, String(now + 17));
+  await redis.del(k.meta, k.hash, k.index);
 });
 
 test('an increment past int64 fails as HINCRBY does, and the sum below it is exact', async () => {

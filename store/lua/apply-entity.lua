@@ -24,8 +24,8 @@
     nClear     always 0 (backfill rewrites go through replace-entity.lua); kept so the
                argument layout did not change
     nArgs      number of op arguments that follow
-    ops        op, field, then: incr by | max value | min value | setnx value | topn n json |
-               set value (a field known to be absent; core/ops.ts); or 'mset', count,
+    ops        op, field, then: incr by | max value | min value | setnx value | tsum value |
+               topn n json | set value (a field known to be absent; core/ops.ts); or 'mset', count,
                then that many fields and values to set, joined by '\n'
 
   Returns: 1 applied, 0 already applied (marker >= new marker), -1 conflict (the marker
@@ -183,6 +183,36 @@ for k = 2, #KEYS, 2 do
         if string.byte(f, -1) == 105 and string.byte(f, -2) == 104 and string.byte(f, -3) == 58 and tonumber(v) > clock then clock = tonumber(v) end
         pos = e2 + 1
       end
+      a = a + 3
+    elseif op == 'tsum' then
+      -- the tile summary (core/ops.ts tsum): `<hi>,<hi - lo>[,<n>]` merged into the stored
+      -- `<hi>,<hi - lo>[,<n>[,<s>]]`: hi max, lo min, n summed, a stored s kept
+      local v, cur = ARGV[a + 2], current[field]
+      local c1 = string.find(v, ',', 1, true)
+      local c2 = string.find(v, ',', c1 + 1, true)
+      local hi = tonumber(string.sub(v, 1, c1 - 1))
+      if hi > clock then clock = hi end
+      if cur then
+        local lo = hi - tonumber(string.sub(v, c1 + 1, (c2 or 0) - 1))
+        local n = c2 and tonumber(string.sub(v, c2 + 1))
+        local d1 = string.find(cur, ',', 1, true)
+        local d2 = string.find(cur, ',', d1 + 1, true)
+        local d3 = d2 and string.find(cur, ',', d2 + 1, true)
+        local chi = tonumber(string.sub(cur, 1, d1 - 1))
+        local clo = chi - tonumber(string.sub(cur, d1 + 1, (d2 or 0) - 1))
+        local cn = d2 and string.sub(cur, d2 + 1, (d3 or 0) - 1)
+        if cn == '' then cn = nil end
+        if chi > hi then hi = chi end
+        if clo < lo then lo = clo end
+        if cn then n = (n or 0) + tonumber(cn) end
+        local merged = string.format('%.0f,%.0f', hi, hi - lo)
+        if d3 then merged = merged .. ',' .. (n and string.format('%.0f', n) or '') .. string.sub(cur, d3)
+        elseif n then merged = merged .. ',' .. string.format('%.0f', n) end
+        current[field] = merged
+      else
+        current[field] = v
+      end
+      changed[field] = true
       a = a + 3
     elseif op == 'setnx' then
       if not current[field] then current[field] = ARGV[a + 2]; changed[field] = true end
