@@ -191,8 +191,11 @@ async function inProcessStream(config: Config, rate: number, seconds: number): P
 
 /** Where a batch's time went (the worker's own histograms): what freshness is made of. */
 function batchStats(metrics: string): string {
-  const sum = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).reduce((a, l) => a + Number(l.split(' ').pop()), 0);
+  const sum = (name: string, label = ''): number => metrics.split('\n')
+    .filter((l) => (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) && l.includes(label))
+    .reduce((a, l) => a + Number(l.split(' ').pop()), 0);
   const batches = sum('tessera_online_batch_seconds_count');
   const per = (x: number): string => (batches > 0 ? (x / batches).toFixed(1) : 'NaN');
-  return `${batches} batches, ${per(sum('tessera_online_batch_size_sum'))} records, ${per(sum('tessera_online_batch_seconds_sum') * 1000)} ms each (Redis ${per(sum('tessera_online_redis_seconds_sum') * 1000)} ms)`;
+  const phases = ['decode', 'meta', 'judge', 'items', 'users'].map((p) => `${p} ${per(sum('tessera_online_batch_phase_seconds_sum', `phase="${p}"`) * 1000)}`).join(', ');
+  return `${batches} batches, ${per(sum('tessera_online_batch_size_sum'))} records, ${per(sum('tessera_online_batch_seconds_sum') * 1000)} ms each (Redis ${per(sum('tessera_online_redis_seconds_sum') * 1000)} ms; phases in ms: ${phases})`;
 }

@@ -116,12 +116,19 @@ function run(records: readonly RawRecord[], seed: string, failRate: number, io?:
   };
   const processor = createOnlineProcessor({ store, dlq, registry, limits: { maxBytes: 64 * 1024, maxFutureMs: 5 * 60_000 } });
   let failures = 0;
+  const phaseMs: Record<string, number> = {};
   return (async () => {
     for (let at = 0; at < records.length;) {
       const batch = records.slice(at, at + 1 + Math.floor(rng.next() * 120));
       for (;;) {
         try {
-          await processor.process({ topic: 't', partition: 0, records: batch });
+          const t0 = performance.now();
+          const { phases } = await processor.process({ topic: 't', partition: 0, records: batch });
+          const wall = performance.now() - t0;
+          // the phases are parts of the batch's time: none negative, together not more than all of it
+          assert.ok(Object.values(phases).every((ms) => ms >= 0), JSON.stringify(phases));
+          assert.ok(Object.values(phases).reduce((a, b) => a + b, 0) <= wall + 0.5, `${JSON.stringify(phases)} > ${wall} ms`);
+          for (const [k, ms] of Object.entries(phases)) phaseMs[k] = (phaseMs[k] ?? 0) + ms;
           break;
         } catch (err) {
           if (!(err instanceof InjectedFailure)) throw err;
@@ -131,7 +138,7 @@ function run(records: readonly RawRecord[], seed: string, failRate: number, io?:
       at += batch.length;
       if (rng.next() < 0.05) processor.reset(); // a rebalance back to ourselves
     }
-    return { meta, hashes, dlqSeen, failures };
+    return { meta, hashes, dlqSeen, failures, phaseMs };
   })();
 }
 
@@ -144,6 +151,8 @@ for (const seed of ['d', 'e']) {
     const failing = await run(records, seed, 0.3, io);
     assert.ok(failing.failures > 10, `failures: ${failing.failures}`);
     assert.ok(io.overlapped > 5, `DLQ sends overlapping item writes: ${io.overlapped}`);
+    // the slow I/O shows where it is waited for: the DLQ and item writes, then the user writes
+    assert.ok((failing.phaseMs.items ?? 0) > 0 && (failing.phaseMs.users ?? 0) > 0, JSON.stringify(failing.phaseMs));
     assert.deepStrictEqual(failing.hashes, clean.hashes);
     assert.deepStrictEqual(failing.meta, clean.meta);
     assert.deepStrictEqual(failing.dlqSeen, clean.dlqSeen);

@@ -50,6 +50,21 @@ export interface BatchOutcome {
   maxEventTime: number | null;
   /** meta load, plus the time from the first write sent to the last confirmed (the users' pre-aggregation overlaps it) */
   redisMs: number;
+  /** where the batch's time went, in ms (they add up to the batch's time in process()) */
+  phases: BatchPhases;
+}
+
+export interface BatchPhases {
+  /** decoding the records (CPU) */
+  decode: number;
+  /** loading markers and acceptance states of entities not cached (Redis) */
+  meta: number;
+  /** judging and the items' pre-aggregation (CPU) */
+  judge: number;
+  /** the DLQ send and the item writes, until both are confirmed */
+  items: number;
+  /** the user writes (pre-aggregated chunk by chunk while earlier chunks run), until confirmed */
+  users: number;
 }
 
 export interface OnlineProcessorDeps {
@@ -97,6 +112,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
   async function process(batch: PartitionBatch): Promise<BatchOutcome> {
     const { partition } = batch;
     const cache = cacheFor(partition);
+    const start = performance.now();
     const decoded: Decoded[] = batch.records.map((record) => {
       const res = decodeEvent(record.value, Number(record.timestamp), limits);
       return res.ok ? { record, offset: Number(record.offset), event: res.event } : { record, offset: Number(record.offset), reject: { reason: res.reason, detail: res.detail } };
@@ -111,6 +127,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       if (hasItemFeatures && item !== undefined && !cache.items.has(item)) missingItems.add(item);
     }
     let redisMs = 0;
+    const decodedAt = performance.now();
     if (missingUsers.size + missingItems.size > 0) {
       const t0 = performance.now();
       const loaded = await store.loadMeta(partition, [...missingUsers], [...missingItems]);
@@ -120,7 +137,8 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
     }
 
     try {
-      return await judgeAndWrite(batch, cache, decoded, redisMs);
+      const metaAt = performance.now();
+      return await judgeAndWrite(batch, cache, decoded, redisMs, { decode: decodedAt - start, meta: metaAt - decodedAt, judge: metaAt, items: 0, users: 0 });
     } catch (err) {
       // States may hold this batch's verdicts, and Redis whatever was applied before the
       // failure (its markers say what): reload everything from there on the retry.
@@ -129,7 +147,8 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
     }
   }
 
-  async function judgeAndWrite(batch: PartitionBatch, cache: MetaCache, decoded: readonly Decoded[], redisMs: number): Promise<BatchOutcome> {
+  /** `phases.judge` comes in as the time judging starts. */
+  async function judgeAndWrite(batch: PartitionBatch, cache: MetaCache, decoded: readonly Decoded[], redisMs: number, phases: BatchPhases): Promise<BatchOutcome> {
     const { topic, partition } = batch;
     // Judge in offset order; markers in the cache change only after the writes succeed.
     const working = new Map<string, Working>();
@@ -187,11 +206,15 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       return { expected: cache.items.peek(id) as EntityMeta, newMarker: e.newMarker };
     }, 'item');
     const t0 = performance.now();
+    phases.judge = t0 - phases.judge;
     const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
     // Both settle before any error is thrown: a retry never runs beside this attempt's writes
     // (and no rejection is left unhandled).
     for (const r of await Promise.allSettled(before)) if (r.status === 'rejected') throw r.reason;
+    const itemsDone = performance.now();
+    phases.items = itemsDone - t0;
     await writeUsers(partition, working);
+    phases.users = performance.now() - itemsDone;
     redisMs += performance.now() - t0;
     for (const w of itemWrites) cache.items.set(w.id, { marker: w.newMarker, rawMarker: String(w.newMarker) });
     for (const [id, w] of working) cache.users.set(id, { marker: w.newMarker, rawMarker: String(w.newMarker), acceptance: w.acceptance });
@@ -204,6 +227,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       entityWrites: itemWrites.length + working.size,
       maxEventTime,
       redisMs,
+      phases,
     };
   }
 

@@ -248,4 +248,5 @@ function record(m: OnlineMetrics, partition: number, o: BatchOutcome, lag: strin
   m.batchSize.observe(o.records);
   m.batchSeconds.observe(ms / 1000);
   m.redisSeconds.observe(o.redisMs / 1000);
+  for (const [phase, ms] of Object.entries(o.phases)) m.phaseSeconds.observe({ phase }, ms / 1000);
 }
