@@ -138,7 +138,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
 
     try {
       const metaAt = performance.now();
-      return await judgeAndWrite(batch, cache, decoded, redisMs, { decode: decodedAt - start, meta: metaAt - decodedAt, judge: metaAt, items: 0, users: 0 });
+      return await judgeAndWrite(batch, cache, decoded, redisMs, { decode: decodedAt - start, meta: metaAt - decodedAt, judge: 0, items: 0, users: 0 });
     } catch (err) {
       // States may hold this batch's verdicts, and Redis whatever was applied before the
       // failure (its markers say what): reload everything from there on the retry.
@@ -147,8 +147,9 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
     }
   }
 
-  /** `phases.judge` comes in as the time judging starts. */
+  /** `phases`: decode and meta filled in; this adds judge, items and users. */
   async function judgeAndWrite(batch: PartitionBatch, cache: MetaCache, decoded: readonly Decoded[], redisMs: number, phases: BatchPhases): Promise<BatchOutcome> {
+    const judgeStart = performance.now();
     const { topic, partition } = batch;
     // Judge in offset order; markers in the cache change only after the writes succeed.
     const working = new Map<string, Working>();
@@ -206,7 +207,7 @@ export function createOnlineProcessor(deps: OnlineProcessorDeps): OnlineProcesso
       return { expected: cache.items.peek(id) as EntityMeta, newMarker: e.newMarker };
     }, 'item');
     const t0 = performance.now();
-    phases.judge = t0 - phases.judge;
+    phases.judge = t0 - judgeStart;
     const before = [dlqRecords.length > 0 ? dlq.send(dlqRecords) : Promise.resolve(), store.apply(partition, itemWrites)];
     // Both settle before any error is thrown: a retry never runs beside this attempt's writes
     // (and no rejection is left unhandled).
