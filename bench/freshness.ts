@@ -136,7 +136,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+  const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(kill);
 }
 
 /** `tessera run --online` under the bench's prefix and group; ready once it joined the group. */
@@ -147,12 +149,18 @@ async function workerProcess(config: Config, prefix: string, groupId: string): P
     watchLog(child, 'online worker', (line) => { if (line.includes('"msg":"joined group"')) resolve(); });
     child.once('exit', (code) => reject(new Error(`the online worker exited with ${code} before it joined its group`)));
   });
-  const timeout = sleep(60_000).then(() => { throw new Error('the online worker did not join its group within 60 s'); });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('the online worker did not join its group within 60 s')), 60_000);
+  });
+  joined.catch(() => undefined); // an exit after the timeout: already handled below
   try {
     await Promise.race([joined, timeout]);
   } catch (err) {
     await stopChild(child);
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
   return {
     metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
