@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { PROJECT_ROOT, type Config } from '../config/config.js';
 import { processTreeCpuSeconds, type Samples } from './load.js';
 import { freePort } from '../stack/process.js';
-import { round, sleep } from './support.js';
+import { round, sleep, stopChild } from './support.js';
 
 /** CPU time per completed request, ms: the API process, this process (the client), the Redis server. */
 export interface CpuPerRequest {
@@ -36,7 +36,6 @@ export async function startApiProcess(config: Config, prefix: string, apiKey: st
       TESSERA_ALLOWED_LATENESS_MS: String(config.events.allowedLatenessMs), TESSERA_LOG_LEVEL: 'warn', TESSERA_API_WORKERS: String(workers),
     },
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode} before it was ready`);
@@ -51,10 +50,7 @@ export async function startApiProcess(config: Config, prefix: string, apiKey: st
   }
   return {
     port, child,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, sleep(10_000).then(() => { if (child.exitCode === null) child.kill('SIGKILL'); })]);
-    },
+    stop: () => stopChild(child, 10_000),
   };
 }
 

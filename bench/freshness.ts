@@ -22,7 +22,7 @@ import { startOnlineWorker } from '../streams/online/worker.js';
 import { openEventProducer } from '../streams/producer.js';
 import { FeatureReader } from '../store/reader.js';
 import { createRedis } from '../store/redis-client.js';
-import { sleep, summarize, type LatencySummary } from './support.js';
+import { sleep, stopChild, summarize, type LatencySummary } from './support.js';
 
 export interface FreshnessResult {
   rate: number;
@@ -132,15 +132,6 @@ function watchLog(child: ChildProcess, name: string, onLine: (line: string) => v
   });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(kill);
-}
-
 /** `tessera run --online` under the bench's prefix and group; ready once it joined the group. */
 async function workerProcess(config: Config, prefix: string, groupId: string): Promise<Running> {
   const port = await freePort();
@@ -157,14 +148,14 @@ async function workerProcess(config: Config, prefix: string, groupId: string): P
   try {
     await Promise.race([joined, timeout]);
   } catch (err) {
-    await stopChild(child);
+    await stopChild(child, 15_000);
     throw err;
   } finally {
     clearTimeout(timer);
   }
   return {
     metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-    stop: () => stopChild(child),
+    stop: () => stopChild(child, 15_000),
   };
 }
 
@@ -179,7 +170,7 @@ function generatorProcess(config: Config, rate: number, seconds: number): { stop
     '--users', String(STREAM.users), '--items', String(STREAM.items), '--late', String(STREAM.late), '--duplicates', String(STREAM.duplicates), '--malformed', String(STREAM.malformed)],
   childEnv(config, { TESSERA_LOG_LEVEL: 'warn' }));
   watchLog(child, 'generator');
-  return { stop: () => stopChild(child) };
+  return { stop: () => stopChild(child, 15_000) };
 }
 
 async function inProcessStream(config: Config, rate: number, seconds: number): Promise<{ stop(): Promise<void> }> {

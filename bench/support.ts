@@ -1,4 +1,5 @@
 // Shared benchmark helpers: latency summaries, machine description, a private topic.
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 
 export interface LatencySummary {
@@ -25,3 +26,13 @@ export function machine(): string {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SIGTERM, then SIGKILL if the child has not exited after `graceMs`; resolves once it exited. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(kill);
+}
