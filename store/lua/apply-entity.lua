@@ -111,6 +111,16 @@ local function small(v)
   return v == '0' or string.find(v, '^%-?[1-9]%d*$') ~= nil
 end
 
+-- An integer as HINCRBY prints it: '%d' (a C long) below 2^53, where every double is
+-- exact and it prints as '%.0f' does at half the cost; '%.0f' beyond.
+local function int(x)
+  if x < 9007199254740992 and x > -9007199254740992 then return string.format('%d', x) end
+  return string.format('%.0f', x)
+end
+
+-- tsum values parsed in this call: value -> { hi, lo, n or false }
+local tsumParsed = {}
+
 local version = ARGV[6]
 local a = 7
 for k = 2, #KEYS, 2 do
@@ -125,8 +135,7 @@ for k = 2, #KEYS, 2 do
   local stop = a + nArgs
   -- Pass 1: the fields whose current value the ops need, read with ONE HMGET, after the
   -- store fields of include/tile-hash.lua.
-  local readFields = {}
-  for i, f in ipairs(HASH_FIELDS) do readFields[i] = f end
+  local readFields = { HASH_FIELDS[1], HASH_FIELDS[2], HASH_FIELDS[3], HASH_FIELDS[4] }
   local j = a
   while j < stop do
     local op = ARGV[j]
@@ -139,8 +148,7 @@ for k = 2, #KEYS, 2 do
     local values = redis.call('HMGET', key, unpack(readFields, i, last))
     for k = i, last do current[readFields[k]] = values[k - i + 1] end
   end
-  local stored = {}
-  for _, f in ipairs(HASH_FIELDS) do stored[f] = current[f] end
+  local stored = { _hi = current._hi, _evc = current._evc, _edue = current._edue, _ttl = current._ttl }
   local clock = tonumber(current['_hi'] or '-1')
   -- Pass 2: compute; the results are written with ONE HSET at the end, except increments
   -- that are not small (HINCRBY: exact int64, in op order).
@@ -152,7 +160,7 @@ for k = 2, #KEYS, 2 do
     if op == 'incr' then
       local by, cur = ARGV[a + 2], current[field]
       if not hincr[field] and small(by) and (not cur or small(cur)) then
-        current[field] = string.format('%.0f', (cur and tonumber(cur) or 0) + tonumber(by)); changed[field] = true
+        current[field] = int((cur and tonumber(cur) or 0) + tonumber(by)); changed[field] = true
       else
         -- what this call added so far goes first, then every later increment of the field
         if changed[field] then redis.call('HSET', key, field, current[field]); changed[field] = nil end
@@ -186,29 +194,33 @@ for k = 2, #KEYS, 2 do
       a = a + 3
     elseif op == 'tsum' then
       -- the tile summary (core/ops.ts tsum): `<hi>,<hi - lo>[,<n>]` merged into the stored
-      -- `<hi>,<hi - lo>[,<n>[,<s>]]`: hi max, lo min, n summed, a stored s kept
+      -- `<hi>,<hi - lo>[,<n>[,<s>]]`: hi max, lo min, n summed, a stored s kept. One event
+      -- gives every series of a tile the same value: it is parsed once per call.
       local v, cur = ARGV[a + 2], current[field]
-      local c1 = string.find(v, ',', 1, true)
-      local c2 = string.find(v, ',', c1 + 1, true)
-      local hi = tonumber(string.sub(v, 1, c1 - 1))
+      local p = tsumParsed[v]
+      if not p then
+        local h, d, n = string.match(v, '^([^,]*),([^,]*),?(.*)$')
+        local hi = tonumber(h)
+        p = { hi, hi - tonumber(d), n ~= '' and tonumber(n) or false }
+        tsumParsed[v] = p
+      end
+      local hi, lo, n = p[1], p[2], p[3]
       if hi > clock then clock = hi end
       if cur then
-        local lo = hi - tonumber(string.sub(v, c1 + 1, (c2 or 0) - 1))
-        local n = c2 and tonumber(string.sub(v, c2 + 1))
-        local d1 = string.find(cur, ',', 1, true)
-        local d2 = string.find(cur, ',', d1 + 1, true)
-        local d3 = d2 and string.find(cur, ',', d2 + 1, true)
-        local chi = tonumber(string.sub(cur, 1, d1 - 1))
-        local clo = chi - tonumber(string.sub(cur, d1 + 1, (d2 or 0) - 1))
-        local cn = d2 and string.sub(cur, d2 + 1, (d3 or 0) - 1)
-        if cn == '' then cn = nil end
+        local ch, cd, rest = string.match(cur, '^([^,]*),([^,]*)(.*)$')
+        local chi = tonumber(ch)
+        local clo = chi - tonumber(cd)
+        local tail = ''
+        if rest ~= '' then
+          local cn
+          cn, tail = string.match(rest, '^,([^,]*)(.*)$')
+          if cn ~= '' then n = (n or 0) + tonumber(cn) end
+        end
         if chi > hi then hi = chi end
         if clo < lo then lo = clo end
-        if cn then n = (n or 0) + tonumber(cn) end
-        local merged = string.format('%.0f,%.0f', hi, hi - lo)
-        if d3 then merged = merged .. ',' .. (n and string.format('%.0f', n) or '') .. string.sub(cur, d3)
-        elseif n then merged = merged .. ',' .. string.format('%.0f', n) end
-        current[field] = merged
+        if tail ~= '' then current[field] = int(hi) .. ',' .. int(hi - lo) .. ',' .. (n and int(n) or '') .. tail
+        elseif n then current[field] = int(hi) .. ',' .. int(hi - lo) .. ',' .. int(n)
+        else current[field] = int(hi) .. ',' .. int(hi - lo) end
       else
         current[field] = v
       end

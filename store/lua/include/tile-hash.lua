@@ -57,15 +57,16 @@ end
 -- member at once (memory as before; a left-over one, after an error, is not base 36 and
 -- has score 0: the next sweep removes it). Only large adds (backfill writes) look.
 local ZSET_LISTPACK_ENTRIES = 128
-local SKIPLIST_MEMBER = '_skiplist' .. string.rep('_', 1024)
+local SKIPLIST_PAD = 1024
 -- ZADD GT of z = { score1, member1, score2, member2, ... } (ZADD's own argument order, so
 -- each slice goes to redis.call as it is); returns how many members are new.
 local function addTileList(index, ttl, z)
   local nTiles, added = #z / 2, 0
   local convert = nTiles > ZSET_LISTPACK_ENTRIES or (nTiles >= 32 and redis.call('ZCARD', index) + nTiles > ZSET_LISTPACK_ENTRIES)
-  if convert then redis.call('ZADD', index, 0, SKIPLIST_MEMBER) end
+  local member = convert and '_skiplist' .. string.rep('_', SKIPLIST_PAD)
+  if convert then redis.call('ZADD', index, 0, member) end
   for i = 1, #z, 1000 do added = added + redis.call('ZADD', index, 'GT', unpack(z, i, math.min(i + 999, #z))) end
-  if convert then redis.call('ZREM', index, SKIPLIST_MEMBER) end
+  if convert then redis.call('ZREM', index, member) end
   if added > 0 then redis.call('PEXPIRE', index, ttl) end
   return added
 end
@@ -115,14 +116,16 @@ end
 -- evicts, refreshes retention. stored: the HASH_FIELDS as read before this call wrote;
 -- evc: the _evc the hash holds after `hset`; added, lowest: addTiles' result.
 local function finishHash(key, index, ttl, hset, clock, evc, stored, added, lowest)
-  local due = tonumber(stored['_edue'] or '')
+  local was = tonumber(stored['_edue'] or '')
+  local due = was
   if due and lowest < due then due = lowest end
   local swept = false
   if not due or due <= clock then
     due = nextSweep(index)
     swept = due <= clock
   end
-  if not swept and stored['_edue'] ~= fmt(due) then hset[#hset + 1] = '_edue'; hset[#hset + 1] = fmt(due) end
+  -- compared as numbers: _edue is always written by fmt, whose %.17g round-trips exactly
+  if not swept and due ~= was then hset[#hset + 1] = '_edue'; hset[#hset + 1] = fmt(due) end
   local refresh = retentionDue(stored['_ttl'])
   if refresh then hset[#hset + 1] = '_ttl'; hset[#hset + 1] = fmt(wallNow()) end
   for i = 1, #hset, 4000 do redis.call('HSET', key, unpack(hset, i, math.min(i + 3999, #hset))) end
