@@ -1,5 +1,5 @@
 // Freshness at a steady rate: while a generated stream flows at `rate` events/s, probe
-// events are produced every 50 ms and the read function is polled until the probe is
+// events are produced every 50 ms and the read function is polled until each probe is
 // visible in `user_last_5_items`. Reported next to the same-run baseline: the raw Kafka
 // produce -> consume latency of the same probes (a plain consumer in another group).
 //
@@ -39,6 +39,10 @@ export interface FreshnessOptions {
 }
 
 const STREAM = { users: 20_000, items: 5_000, late: 0.01, duplicates: 0.01, malformed: 0.01 };
+/** how long the generated stream may take to reach the topic */
+const STREAM_START_LIMIT_S = 60;
+/** how long a probe may take to become visible before the run fails */
+const PROBE_LIMIT_MS = 30_000;
 
 export async function benchFreshness(config: Config, prefix: string, rate: number, seconds: number, log: (m: string) => void, options: FreshnessOptions = {}): Promise<FreshnessResult> {
   const registry = createRegistry({ latenessMs: config.events.allowedLatenessMs });
@@ -62,39 +66,80 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
     cleanup.unshift(() => raw.disconnect());
     await raw.connect();
     await raw.subscribe({ topic: config.topics.events, fromBeginning: false });
+    let streamed = 0; // records of the generated stream (not probes) seen by the baseline consumer
     await raw.run({ eachMessage: async ({ message }) => {
       const key = message.key?.toString() ?? '';
       const t = sentAt.get(key);
       if (t !== undefined) rawMs.push(performance.now() - t);
+      else streamed += 1;
     } });
     await sleep(3_000); // both groups joined before measuring
 
     log(`streaming ${rate} events/s for ${seconds} s with a probe every 50 ms (${options.inProcess ? 'generator and worker in this process' : 'generator and worker in their own processes'})`);
-    const stream = options.inProcess ? await inProcessStream(config, rate, seconds) : generatorProcess(config, rate, seconds);
+    // The stream runs longer than the probes (it is stopped after them): probes measure a
+    // worker under load from the first to the last.
+    const streamSeconds = seconds + STREAM_START_LIMIT_S + 5;
+    const startedAt = performance.now();
+    const stream = options.inProcess ? await inProcessStream(config, rate, streamSeconds) : generatorProcess(config, rate, streamSeconds);
     cleanup.unshift(() => stream.stop());
+    // A generator process needs seconds to start: probes before its first records measured
+    // an idle worker (until 2026-12-07, half of the probes of a 30-s run on a slow machine).
+    // Probing starts once the stream has flowed for half a second.
+    while (streamed < Math.max(1, rate / 2)) {
+      if (performance.now() - startedAt > STREAM_START_LIMIT_S * 1000) throw new Error(`the generated stream did not start within ${STREAM_START_LIMIT_S} s`);
+      await sleep(20);
+    }
+    log(`  stream flowing after ${((performance.now() - startedAt) / 1000).toFixed(1)} s; probing for ${seconds} s`);
 
     const probeProducer = createProducer(kafka, { idempotent: true, maxInFlightRequests: 1 });
     cleanup.unshift(() => probeProducer.disconnect());
     await probeProducer.connect();
     const end = Date.now() + seconds * 1000;
-    let n = 0;
-    while (Date.now() < end) {
-      const user = `fresh-probe-${prefix}-${n++}`;
-      const item = `probe-item-${n}`;
-      const now = Date.now();
-      const t0 = performance.now();
-      sentAt.set(user, t0);
-      await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: now, item_id: item }) }] });
-      for (;;) {
-        const [r] = await reader.read('user', [user], ['user_last_5_items'], now + 1);
-        const v = r?.values.user_last_5_items;
-        if (Array.isArray(v) && v.includes(item)) break;
-        if (performance.now() - t0 > 10_000) throw new Error('probe not visible after 10 s');
-        await sleep(1);
+    // Probes go out every 50 ms whatever the earlier ones do. (Sent one at a time, a probe
+    // that waited seconds hid the seconds after it: a 30-s run at saturation measured 7.)
+    // Each poll reads every probe not yet visible in one call, more often while few wait.
+    const waiting = new Map<string, { item: string; t0: number }>();
+    let sending = true;
+    let stop = false;
+    const sender = (async () => {
+      try {
+        for (let n = 0; !stop && Date.now() < end; n++) {
+          const user = `fresh-probe-${prefix}-${n}`;
+          const item = `probe-item-${n}`;
+          const t0 = performance.now();
+          sentAt.set(user, t0);
+          waiting.set(user, { item, t0 });
+          await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: Date.now(), item_id: item }) }] });
+          await sleep(Math.max(0, 50 - (performance.now() - t0)));
+        }
+      } finally {
+        sending = false;
       }
-      visibleMs.push(performance.now() - t0);
-      await sleep(Math.max(0, 50 - (performance.now() - t0)));
+    })();
+    sender.catch(() => undefined); // awaited below; this only covers a poll that failed first
+    try {
+      while (sending || waiting.size > 0) {
+        if (waiting.size > 0) {
+          const readings = await reader.read('user', [...waiting.keys()], ['user_last_5_items'], Date.now());
+          const now = performance.now();
+          for (const r of readings) {
+            const w = waiting.get(r.id);
+            if (w === undefined) continue;
+            const v = r.values.user_last_5_items;
+            if (Array.isArray(v) && v.includes(w.item)) {
+              visibleMs.push(now - w.t0);
+              waiting.delete(r.id);
+            } else if (now - w.t0 > PROBE_LIMIT_MS) {
+              throw new Error(`probe ${r.id} not visible after ${PROBE_LIMIT_MS / 1000} s`);
+            }
+          }
+        }
+        await sleep(Math.min(20, 1 + waiting.size));
+      }
+    } finally {
+      stop = true;
     }
+    await sender;
     await sleep(500); // late raw-consumer arrivals
     batches = batchStats(await worker.metrics());
     log(`  worker: ${batches}`);
