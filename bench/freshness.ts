@@ -101,6 +101,7 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
     const waiting = new Map<string, { item: string; t0: number }>();
     let sending = true;
     let stop = false;
+    let sendFailed = false;
     const sender = (async () => {
       try {
         for (let n = 0; !stop && Date.now() < end; n++) {
@@ -112,13 +113,16 @@ export async function benchFreshness(config: Config, prefix: string, rate: numbe
           await probeProducer.send({ topic: config.topics.events, messages: [{ key: user, value: JSON.stringify({ event_id: `p${n}`, user_id: user, event_type: 'view', event_time: Date.now(), item_id: item }) }] });
           await sleep(Math.max(0, 50 - (performance.now() - t0)));
         }
+      } catch (err) {
+        sendFailed = true; // the poll loop stops; `await sender` below rethrows this
+        throw err;
       } finally {
         sending = false;
       }
     })();
     sender.catch(() => undefined); // awaited below; this only covers a poll that failed first
     try {
-      while (sending || waiting.size > 0) {
+      while ((sending || waiting.size > 0) && !sendFailed) {
         if (waiting.size > 0) {
           const readings = await reader.read('user', [...waiting.keys()], ['user_last_5_items'], Date.now());
           const now = performance.now();
