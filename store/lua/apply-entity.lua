@@ -218,9 +218,9 @@ for k = 2, #KEYS, 2 do
         end
         if chi > hi then hi = chi end
         if clo < lo then lo = clo end
-        if tail ~= '' then current[field] = int(hi) .. ',' .. int(hi - lo) .. ',' .. (n and int(n) or '') .. tail
-        elseif n then current[field] = int(hi) .. ',' .. int(hi - lo) .. ',' .. int(n)
-        else current[field] = int(hi) .. ',' .. int(hi - lo) end
+        -- a stored s (tail) keeps n's place, empty or not; else n only if there is one
+        local suffix = tail ~= '' and (',' .. (n and int(n) or '') .. tail) or (n and (',' .. int(n)) or '')
+        current[field] = int(hi) .. ',' .. int(hi - lo) .. suffix
       else
         current[field] = v
       end

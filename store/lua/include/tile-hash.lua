@@ -16,7 +16,8 @@
 --          rewritten) is refreshed in the same call, and so is an index that gained
 --          members (a new index, also one that an eviction had emptied).
 
--- Read by both writers' HMGET, in this order, before their own fields.
+-- Read by both writers' HMGET, in this order, before their own fields. apply-entity.lua
+-- copies the four by position and by name (table constructors: cheaper than loops per hash).
 local HASH_FIELDS = { '_hi', '_evc', '_edue', '_ttl' }
 -- 2^53: later than any expiry; the _edue of an empty index
 local NEVER = 9007199254740992
@@ -63,10 +64,10 @@ local SKIPLIST_PAD = 1024
 local function addTileList(index, ttl, z)
   local nTiles, added = #z / 2, 0
   local convert = nTiles > ZSET_LISTPACK_ENTRIES or (nTiles >= 32 and redis.call('ZCARD', index) + nTiles > ZSET_LISTPACK_ENTRIES)
-  local member = convert and '_skiplist' .. string.rep('_', SKIPLIST_PAD)
-  if convert then redis.call('ZADD', index, 0, member) end
+  local member = convert and ('_skiplist' .. string.rep('_', SKIPLIST_PAD))
+  if member then redis.call('ZADD', index, 0, member) end
   for i = 1, #z, 1000 do added = added + redis.call('ZADD', index, 'GT', unpack(z, i, math.min(i + 999, #z))) end
-  if convert then redis.call('ZREM', index, member) end
+  if member then redis.call('ZREM', index, member) end
   if added > 0 then redis.call('PEXPIRE', index, ttl) end
   return added
 end
