@@ -62,7 +62,7 @@ async function redisCpuSeconds(redis: Redis): Promise<number> {
 }
 
 /** Runs a measurement and charges the CPU used meanwhile by the API process, this process and Redis to its completed requests. */
-export async function withCpu(apiPid: number, redis: Redis, run: () => Promise<Samples>): Promise<[Samples, CpuPerRequest]> {
+export async function withCpu<S extends Samples>(apiPid: number, redis: Redis, run: () => Promise<S>): Promise<[S, CpuPerRequest]> {
   const a0 = processTreeCpuSeconds(apiPid);
   const c0 = process.cpuUsage();
   const r0 = await redisCpuSeconds(redis);

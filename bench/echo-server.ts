@@ -31,6 +31,9 @@ server.listen(Number(process.env.ECHO_PORT), '127.0.0.1', () => process.send && 
 
 export interface EchoServer {
   send: Send<unknown>;
+  port: number;
+  /** the request `send` posts */
+  request: Buffer;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -50,6 +53,8 @@ export async function startEcho(body: string, requestBytes: number): Promise<Ech
   const request = buildPost('127.0.0.1', port, '/graphql', { 'content-type': 'application/json' }, 'x'.repeat(requestBytes));
   return {
     child,
+    port,
+    request,
     send: async () => {
       const { status } = await pool.post(request);
       return status === 200 ? null : `HTTP ${status}`;

@@ -53,7 +53,7 @@ const QUERIES: Record<ShapeName, string> = {
 };
 
 /** The API over HTTP; every request's bytes are built before the runs (not on the clock). */
-export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; size: (req: Request) => number; close(): void } {
+export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: readonly Request[], userNames: string[], itemNames: string[]): { send: Send<Request>; raw: (req: Request) => Promise<string>; size: (req: Request) => number; bytes: (req: Request) => Buffer; close(): void } {
   const pool = new HttpPool('127.0.0.1', port);
   const headers = { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${apiKey}` };
   const build = (req: Request): Buffer => {
@@ -70,6 +70,7 @@ export function apiClient(apiKey: string, port: number, shape: ShapeName, reqs: 
     },
     raw: async (req) => (await pool.post(bytes(req))).body,
     size: (req) => bytes(req).length,
+    bytes,
     close: () => pool.close(),
   };
 }

@@ -29,6 +29,7 @@ import { createRedis } from '../store/redis-client.js';
 import { commandStats, startApiProcess, withCpu, type CpuPerRequest } from './api-process.js';
 import { fixedRate, saturate, sequential, type Samples, type Send } from './load.js';
 import { startEcho, type EchoServer } from './echo-server.js';
+import { buildLoadgen, nativeFixedRate } from './native-load.js';
 import { apiClient, hgetallClient, primingRequests, readSize, requestSequence, scriptClient, SHAPES, type ReadSize, type Request, type ShapeName } from './serve-clients.js';
 import { verdictsOf } from './serve-report.js';
 import { round, sleep, summarize, type LatencySummary } from './support.js';
@@ -59,8 +60,12 @@ async function coldLookups(port: number): Promise<number> {
   return [...text.matchAll(/^tessera_api_tile_cache_lookups_total\{[^}]*result="cold"[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
-/** the API, raw pipelined HGETALLs, raw pipelined read-tiles calls, the echo server (the floor) */
-export type Target = 'api' | 'redis' | 'script' | 'echo';
+/**
+ * the API, raw pipelined HGETALLs, raw pipelined read-tiles calls, the echo server (the
+ * floor); and the API and the echo server again at the fixed rates from the native load
+ * generator (native-load.ts), whose own delays are far smaller than the Node client's
+ */
+export type Target = 'api' | 'redis' | 'script' | 'echo' | 'api-native' | 'echo-native';
 
 export interface RunResult {
   shape: ShapeName;
@@ -198,6 +203,8 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
     log(`  ${shape}: ${reads[shape].hashes} tile hashes in ${reads[shape].calls} read-tiles calls, ${reads[shape].fields} fields, ${round(reads[shape].bytes / 1024, 1)} KiB`);
   }
 
+  const loadgen = buildLoadgen();
+  if (loadgen instanceof Error) log(`native load generator: ${loadgen.message}; its runs are skipped`);
   const workers = options.apiWorkers ?? 1;
   log(`starting the API (tessera run --api, production mode, ${workers} process${workers > 1 ? 'es behind one port' : ''})`);
   const api = await startApiProcess(config, prefix, BENCH_KEY, workers);
@@ -281,6 +288,20 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
             const kind = target === 'api' ? 'apiEvalsha' : command;
             const acc = stats[kind];
             stats[kind] = { calls: acc.calls + after.calls - before.calls, usec: acc.usec + after.usec - before.usec };
+          }
+          // The same fixed rates from the native load generator, right after the Node client's.
+          const nativeTarget = target === 'api' ? client.bytes : target === 'echo' && echo ? () => (echo as EchoServer).request : undefined;
+          if (typeof loadgen === 'string' && nativeTarget) {
+            const port = target === 'api' ? api.port : (echo as EchoServer).port;
+            const requests = target === 'api' ? reqs.map(nativeTarget) : [nativeTarget(probe)];
+            const name: Target = target === 'api' ? 'api-native' : 'echo-native';
+            for (const rate of rates) {
+              const [x, cpu] = await withCpu(apiPid, redis, () => nativeFixedRate(loadgen, port, requests, rate, seconds));
+              const r = toRun(shape, name, rate, x, { ...cpu, client: round((x.clientCpuSeconds * 1000) / Math.max(1, x.completed), 3) });
+              runs.push(r);
+              log(`  ${name} @ ${rate}/s: p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms, ${r.rps} req/s, client issue lag p99 ${r.issueLagP99} ms${r.sustained ? '' : ` NOT SUSTAINED (dropped ${r.dropped}, unfinished ${r.issued - r.completed}, errors ${JSON.stringify(r.errorCodes)})`}`);
+              await sleep(300);
+            }
           }
           await sleep(300);
         }
