@@ -3,7 +3,8 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { Principal } from './auth.js';
 
-export interface ApiContext extends YogaInitialContext {
+/** What the resolvers read: the same on yoga's path and on the fast lane (fast-lane.ts). */
+export interface FeatureContext {
   principal?: Principal;
   /** ids requested by the fields resolved so far */
   idsRequested?: number;
@@ -12,4 +13,12 @@ export interface ApiContext extends YogaInitialContext {
    * reads this same instant, so a user's and its candidate items' features line up.
    */
   requestNow?: number;
+}
+
+export interface ApiContext extends YogaInitialContext, FeatureContext {
+  /**
+   * A request the fast lane passed on (fast-lane.ts): its deadline (performance.now() ms),
+   * counted from when it arrived, which plugins/use-timeout.ts keeps.
+   */
+  deadline?: number;
 }

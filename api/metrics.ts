@@ -41,6 +41,12 @@ export function createApiMetrics(options: { defaultMetrics?: boolean; tileCache?
       help: 'Requests whose ClickHouse part failed (Redis answers were still returned)',
       registers: [registry],
     }),
+    fastLane: new Counter({
+      name: 'tessera_api_fast_lane_total',
+      help: 'GraphQL requests the fast lane (api/fast-lane.ts) answered itself, or passed on to yoga after reading them (an unknown document, or an error to report)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
     requestsByKey: new Counter({
       name: 'tessera_api_requests_total',
       help: 'Authenticated GraphQL operations, by API key name and operation type',

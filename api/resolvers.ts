@@ -5,7 +5,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { EVENT_BOUNDS } from '../core/event.js';
 import { ENTITIES, isRatio, type Entity, type FeatureDefinition } from '../core/features/definition.js';
 import type { Registry } from '../core/features/registry.js';
-import type { ApiContext } from './context.js';
+import type { FeatureContext } from './context.js';
 import { ApiError, partialError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { DateTimeScalar, JSONScalar } from './scalars.js';
@@ -21,7 +21,7 @@ export interface ResolverDeps {
   jobs?: JobSource;
 }
 
-type Resolver<A, R> = (parent: unknown, args: A, ctx: ApiContext, info: GraphQLResolveInfo) => Promise<R> | R;
+type Resolver<A, R> = (parent: unknown, args: A, ctx: FeatureContext, info: GraphQLResolveInfo) => Promise<R> | R;
 
 /** A row of a typed entity field: the values plus why some are missing. */
 interface TypedRow extends FeatureRowResult {
@@ -32,7 +32,7 @@ interface TypedRow extends FeatureRowResult {
 const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** Counts ids against the per-request cap and checks each id. */
-function takeIds(ctx: ApiContext, ids: readonly string[], max: number): void {
+function takeIds(ctx: FeatureContext, ids: readonly string[], max: number): void {
   const total = (ctx.idsRequested ?? 0) + ids.length;
   ctx.idsRequested = total;
   if (total > max) {
@@ -87,7 +87,7 @@ function jobsOrThrow(jobs: JobSource | undefined, what: string): JobSource {
 }
 
 export function createResolvers(d: ResolverDeps) {
-  const requestNow = (ctx: ApiContext): number => (ctx.requestNow ??= d.service.clock());
+  const requestNow = (ctx: FeatureContext): number => (ctx.requestNow ??= d.service.clock());
 
   const features: Resolver<{ entity: string; ids: string[]; names: string[]; asOf?: number | null }, FeatureRowResult[]> =
     async (_p, args, ctx) => {

@@ -20,6 +20,7 @@ import { checkProductionKeys, DEVELOPMENT_KEYS, parseApiKeys, type KeyRing } fro
 import type { ApiContext } from './context.js';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.js';
 import { exposedGc, scavengeWhenIdle } from './idle-scavenge.js';
+import { createFastLane, type FastLane } from './fast-lane.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { createApiRedis, ensureRedisReady, redisProblem, watchRedis } from './online.js';
 import { useAuth } from './plugins/use-auth.js';
@@ -124,6 +125,11 @@ export function createApi(options: CreateApiOptions): Api {
     ensureOnline: options.online ? undefined : () => ensureRedisReady(redis, limits.redisCommandTimeoutMs, health.lastError),
   });
 
+  // Production only: development's CORS, introspection and GraphiQL are yoga's alone.
+  const fastLane: FastLane | undefined = config.api.fastLane && !development ? createFastLane({
+    yoga: (): YogaServerInstance<object, ApiContext> => yoga, graphqlEndpoint: GRAPHQL_PATH, keys, metrics,
+    maxBodyBytes: limits.maxBodyBytes, requestTimeoutMs: limits.requestTimeoutMs,
+  }) : undefined;
   const yoga = createYoga<object, ApiContext>({
     schema: createSchema<ApiContext>({
       typeDefs: schemaSDL(registry),
@@ -157,10 +163,11 @@ export function createApi(options: CreateApiOptions): Api {
       // Before useTimeout, which wraps whatever executes.
       ...(config.api.jit ? [useGraphQlJit()] : []),
       useTimeout({ ms: limits.requestTimeoutMs }),
+      ...(fastLane ? [fastLane.plugin] : []),
     ],
   });
 
-  const server = createServer(yoga);
+  const server = createServer(fastLane?.listener ?? yoga);
   server.requestTimeout = limits.requestTimeoutMs + 5_000;
   server.headersTimeout = 10_000;
   const gc = config.api.idleGcFill > 0 ? exposedGc() : undefined;

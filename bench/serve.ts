@@ -306,7 +306,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
           await sleep(300);
         }
         const metrics = await (await fetch(`http://127.0.0.1:${api.port}/metrics`)).text();
-        log(`  API tile cache after ${shape}: ${metrics.split('\n').filter((l) => l.startsWith('tessera_api_tile_cache')).join('; ') || 'no tile cache metrics'}`);
+        log(`  API tile cache after ${shape}: ${metrics.split('\n').filter((l) => l.startsWith('tessera_api_tile_cache') || l.startsWith('tessera_api_fast_lane')).join('; ') || 'no tile cache metrics'}`);
         // Scavenges so far (since the API started): how many V8 ran on its own and how many
         // the API started between requests (api/idle-scavenge.ts).
         log(`  API GC so far: ${metrics.split('\n').filter((l) => /^tessera_api_(nodejs_gc_duration_seconds_(count|sum)\{kind="[a-z]+"\}|idle_scavenges_total)/.test(l)).join('; ')}`);

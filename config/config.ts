@@ -42,6 +42,7 @@ export const ENV_SCHEMA = {
   TESSERA_API_TILE_CACHE_MB: z.coerce.number().int().min(0).max(1_000_000).default(256),
   TESSERA_API_IDLE_GC_FILL: z.coerce.number().min(0).lt(1).default(0.5),
   TESSERA_API_JIT: z.enum(['0', '1']).default('1'),
+  TESSERA_API_FAST_LANE: z.enum(['0', '1']).default('1'),
   TESSERA_MODE: z.enum(['development', 'production']).default('development'),
   TESSERA_ALLOWED_LATENESS_MS: z.coerce.number().int().min(0).default(10 * 60_000),
   TESSERA_MAX_FUTURE_MS: z.coerce.number().int().min(0).default(5 * 60_000),
@@ -71,9 +72,10 @@ export interface Config {
    * Redis on every read; bounded by entries and approximate MiB (either 0 = off).
    * idleGcFill: scavenge between requests once the young generation is this full
    * (api/idle-scavenge.ts; 0 = off; needs node --expose-gc). jit: compiled query
-   * execution (graphql-jit) instead of graphql-js's executor
+   * execution (graphql-jit) instead of graphql-js's executor. fastLane: in production mode,
+   * known query documents skip yoga's request pipeline (api/fast-lane.ts)
    */
-  api: { port: number; keys: string; workers: number; tileCache: { maxEntries: number; maxBytes: number }; idleGcFill: number; jit: boolean };
+  api: { port: number; keys: string; workers: number; tileCache: { maxEntries: number; maxBytes: number }; idleGcFill: number; jit: boolean; fastLane: boolean };
   /** Prometheus /metrics of the workers (0 = off) */
   metricsPort: number;
   /** interface of the workers' /metrics (127.0.0.1; 0.0.0.0 in containers) */
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tileCache: { maxEntries: e.TESSERA_API_TILE_CACHE_ENTRIES, maxBytes: e.TESSERA_API_TILE_CACHE_MB * 1024 * 1024 },
       idleGcFill: e.TESSERA_API_IDLE_GC_FILL,
       jit: e.TESSERA_API_JIT === '1',
+      fastLane: e.TESSERA_API_FAST_LANE === '1',
     },
     metricsPort: e.TESSERA_METRICS_PORT,
     metricsHost: e.TESSERA_METRICS_HOST,
