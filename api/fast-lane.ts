@@ -11,8 +11,9 @@
 // parsing, validation and limits, which depend on the document alone). Whatever else
 // arrives goes to yoga untouched; a request whose execution here ends in any error goes
 // to yoga after its body was read, with its deadline, and yoga answers it from scratch
-// (it runs the query again: queries only read). Production mode only: development adds
-// CORS, introspection and GraphiQL, which yoga alone handles.
+// (it runs the query again: queries only read; the rows of such a request count twice in
+// tessera_api_feature_rows_total). Production mode only: development adds CORS,
+// introspection and GraphiQL, which yoga alone handles.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { getOperationAST, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
