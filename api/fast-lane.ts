@@ -156,9 +156,15 @@ export function createFastLane(options: FastLaneOptions): FastLane {
     const compiled = params && lookup(documentKey(params.query, params.operationName));
     if (params === undefined || compiled === undefined) return fail();
     const context: FeatureContext = { principal };
+    let execution: ReturnType<CompiledQuery['query']>;
+    try {
+      execution = compiled.query(undefined, context, params.variables ?? {});
+    } catch {
+      return fail(); // a throw, not an errors result: yoga reports it
+    }
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), options.requestTimeoutMs); });
-    Promise.race([Promise.resolve(compiled.query(undefined, context, params.variables ?? {})), expired]).then((result) => {
+    Promise.race([Promise.resolve(execution), expired]).then((result) => {
       clearTimeout(timer);
       if (result === undefined || result.errors !== undefined || result.data == null) return fail();
       answer(res, type, result, principal, t0);
