@@ -21,6 +21,7 @@ import { isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-y
 import { authenticate, type KeyRing, type Principal } from './auth.js';
 import type { ApiContext, FeatureContext } from './context.js';
 import type { ApiMetrics } from './metrics.js';
+import { CONTENT_LENGTH } from './plugins/use-body-limit.js';
 
 export interface FastLaneOptions {
   /** the server that answers everything else (a getter: yoga is built with this lane's plugin) */
@@ -47,7 +48,6 @@ interface Params {
   operationName?: string | null;
 }
 
-const CONTENT_LENGTH = /^\d+$/;
 const JSON_TYPE = /^application\/json(;\s*charset=utf-8)?$/i;
 const BODY_KEYS = new Set(['query', 'variables', 'operationName']);
 

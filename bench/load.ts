@@ -29,13 +29,14 @@ export interface Samples {
   seconds: number;
 }
 
-function failed(s: Samples, code: string | null): void {
+/** Counts a request's error code (null: it succeeded). */
+export function failed(s: Samples, code: string | null): void {
   if (code === null) return;
   s.errors += 1;
   s.errorCodes[code] = (s.errorCodes[code] ?? 0) + 1;
 }
 
-const newSamples = (seconds: number): Samples => ({ latency: [], service: [], lag: [], issued: 0, completed: 0, errors: 0, errorCodes: {}, dropped: 0, seconds });
+export const newSamples = (seconds: number): Samples => ({ latency: [], service: [], lag: [], issued: 0, completed: 0, errors: 0, errorCodes: {}, dropped: 0, seconds });
 
 /**
  * Open loop at `rate`: request k is due at t0 + k/rate and its latency is measured from

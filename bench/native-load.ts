@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Samples } from './load.js';
+import { failed, newSamples, type Samples } from './load.js';
 
 const SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'native', 'loadgen.c');
 
@@ -62,18 +62,14 @@ export async function nativeFixedRate(bin: string, port: number, requests: reado
     });
     const [head = '', ...lines] = fs.readFileSync(outFile, 'utf8').trim().split('\n');
     const [issued, completed, dropped, , secs, cpu] = head.split(' ').map(Number);
-    const s: NativeSamples = { latency: [], service: [], lag: [], issued: issued ?? 0, completed: completed ?? 0, errors: 0, errorCodes: {}, dropped: dropped ?? 0, seconds: secs ?? seconds, clientCpuSeconds: cpu ?? NaN };
+    const s: NativeSamples = { ...newSamples(secs ?? seconds), issued: issued ?? 0, completed: completed ?? 0, dropped: dropped ?? 0, clientCpuSeconds: cpu ?? NaN };
     for (const line of lines) {
       const [latency = NaN, service = NaN, lag = NaN, code = 0] = line.split(' ').map(Number);
       s.latency.push(latency);
       if (service < 0) continue; // unanswered: counted with its latency so far
       s.service.push(service);
       s.lag.push(lag);
-      const name = codeName(code);
-      if (name !== null) {
-        s.errors += 1;
-        s.errorCodes[name] = (s.errorCodes[name] ?? 0) + 1;
-      }
+      failed(s, codeName(code));
     }
     return s;
   } finally {

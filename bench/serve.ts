@@ -162,6 +162,10 @@ function toRun(shape: ShapeName, target: Target, load: number | 'saturation', x:
 }
 
 
+/** One fixed-rate run as a progress line. */
+const fixedRateLine = (r: RunResult): string =>
+  `  ${r.target} @ ${r.load}/s: p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms, ${r.rps} req/s, client issue lag p99 ${r.issueLagP99} ms${r.sustained ? '' : ` NOT SUSTAINED (dropped ${r.dropped}, unfinished ${r.issued - r.completed}, errors ${JSON.stringify(r.errorCodes)})`}`;
+
 // ---------------------------------------------------------------- the scenario
 
 export async function benchServe(config: Config, prefix: string, options: ServeOptions, log: (m: string) => void): Promise<ServeResult> {
@@ -277,7 +281,7 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
           for (const rate of rates) {
             const r = toRun(shape, target, rate, ...(await withCpu(apiPid, redis, () => fixedRate(send, reqs, rate, seconds))));
             runs.push(r);
-            log(`  ${target} @ ${rate}/s: p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms, ${r.rps} req/s, client issue lag p99 ${r.issueLagP99} ms${r.sustained ? '' : ` NOT SUSTAINED (dropped ${r.dropped}, unfinished ${r.issued - r.completed}, errors ${JSON.stringify(r.errorCodes)})`}`);
+            log(fixedRateLine(r));
             await sleep(300);
           }
           const r = toRun(shape, target, 'saturation', ...(await withCpu(apiPid, redis, () => saturate(send, reqs, concurrency, seconds))));
@@ -290,16 +294,14 @@ async function run(config: Config, prefix: string, options: ServeOptions, log: (
             stats[kind] = { calls: acc.calls + after.calls - before.calls, usec: acc.usec + after.usec - before.usec };
           }
           // The same fixed rates from the native load generator, right after the Node client's.
-          const nativeTarget = target === 'api' ? client.bytes : target === 'echo' && echo ? () => (echo as EchoServer).request : undefined;
-          if (typeof loadgen === 'string' && nativeTarget) {
-            const port = target === 'api' ? api.port : (echo as EchoServer).port;
-            const requests = target === 'api' ? reqs.map(nativeTarget) : [nativeTarget(probe)];
-            const name: Target = target === 'api' ? 'api-native' : 'echo-native';
+          const native = target === 'api' ? { name: 'api-native' as const, port: api.port, requests: reqs.map(client.bytes) }
+            : target === 'echo' && echo ? { name: 'echo-native' as const, port: echo.port, requests: [echo.request] } : undefined;
+          if (typeof loadgen === 'string' && native) {
             for (const rate of rates) {
-              const [x, cpu] = await withCpu(apiPid, redis, () => nativeFixedRate(loadgen, port, requests, rate, seconds));
-              const r = toRun(shape, name, rate, x, { ...cpu, client: round((x.clientCpuSeconds * 1000) / Math.max(1, x.completed), 3) });
+              const [x, cpu] = await withCpu(apiPid, redis, () => nativeFixedRate(loadgen, native.port, native.requests, rate, seconds));
+              const r = toRun(shape, native.name, rate, x, { ...cpu, client: round((x.clientCpuSeconds * 1000) / Math.max(1, x.completed), 3) });
               runs.push(r);
-              log(`  ${name} @ ${rate}/s: p50 ${r.latency.p50} p99 ${r.latency.p99} max ${r.latency.max} ms, ${r.rps} req/s, client issue lag p99 ${r.issueLagP99} ms${r.sustained ? '' : ` NOT SUSTAINED (dropped ${r.dropped}, unfinished ${r.issued - r.completed}, errors ${JSON.stringify(r.errorCodes)})`}`);
+              log(fixedRateLine(r));
               await sleep(300);
             }
           }

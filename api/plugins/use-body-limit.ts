@@ -6,7 +6,8 @@
 import type { Plugin } from 'graphql-yoga';
 import { ApiError } from '../errors.js';
 
-const CONTENT_LENGTH = /^\d+$/; // one non-negative integer: anything else may be a smuggling attempt
+/** one non-negative integer: anything else may be a smuggling attempt */
+export const CONTENT_LENGTH = /^\d+$/;
 
 const tooLarge = (limit: number) => new ApiError('REQUEST_ENTITY_TOO_LARGE', `Request body too large: the limit is ${limit} bytes`);
 
